@@ -1,0 +1,109 @@
+"""Settings: defaults, overridden by `shoal.toml`, then `SHOAL_*` environment variables, then flags.
+
+Every setting is listed once in ``SETTINGS`` (name, type, default, help); docs/configuration.md is
+checked against that list by a test, so a new setting cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from shoal.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One documented setting."""
+
+    name: str
+    kind: type
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data", Path, Path("shoal-data"), "Data directory holding the DuckDB file."),
+    Setting("host", str, "127.0.0.1", "Address `shoal serve` listens on."),
+    Setting("port", int, 8088, "Port `shoal serve` listens on."),
+    Setting("write_key", str, None, "Write key of the `default` space when it is first created."),
+    Setting(
+        "access_token", str, None, "Profile API token of the `default` space when first created."
+    ),
+    Setting("dedupe_hours", int, 48, "How long a messageId is remembered for deduplication."),
+    Setting("max_commit_rows", int, 50_000, "Most events the writer commits in one transaction."),
+    Setting("log_level", str, "info", "Log level: debug, info, warning or error."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings for one process."""
+
+    data: Path = Path("shoal-data")
+    host: str = "127.0.0.1"
+    port: int = 8088
+    write_key: str | None = None
+    access_token: str | None = None
+    dedupe_hours: int = 48
+    max_commit_rows: int = 50_000
+    log_level: str = "info"
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with every non-None value in ``values`` applied (CLI flags)."""
+        clean = {k: _coerce(k, v, "command line") for k, v in values.items() if v is not None}
+        return replace(self, **clean)
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    setting = _BY_NAME.get(name)
+    if setting is None:
+        known = ", ".join(sorted(_BY_NAME))
+        raise ConfigError(f"unknown setting {name!r} (known: {known})", location=source)
+    try:
+        if setting.kind is int and isinstance(value, str | int) and not isinstance(value, bool):
+            return int(value)
+        if setting.kind is Path:
+            return Path(value)
+        if setting.kind is str:
+            return str(value)
+    except ValueError:
+        pass
+    raise ConfigError(
+        f"setting {name!r} must be {setting.kind.__name__}, got {value!r}", location=source
+    )
+
+
+def load_settings(
+    *, config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Defaults, then the TOML file, then ``SHOAL_<NAME>`` environment variables.
+
+    The TOML file is ``config_file``, else ``$SHOAL_CONFIG``, else ``./shoal.toml`` when present.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or (Path(env["SHOAL_CONFIG"]) if env.get("SHOAL_CONFIG") else None)
+    if path is None and Path("shoal.toml").is_file():
+        path = Path("shoal.toml")
+    if path is not None:
+        try:
+            doc = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError("config file not found", location=str(path)) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", location=str(path)) from None
+        table = doc.get("shoal", doc)
+        for key, value in table.items():
+            values[key] = _coerce(key, value, f"{path}: {key}")
+    for f in fields(Settings):
+        raw = env.get(f"SHOAL_{f.name.upper()}")
+        if raw:
+            values[f.name] = _coerce(f.name, raw, f"SHOAL_{f.name.upper()}")
+    return Settings(**values)
