@@ -1,0 +1,1 @@
+"""HTTP APIs: Tracking API (Segment-compatible), admin API used by the CLI."""

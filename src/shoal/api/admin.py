@@ -1,0 +1,93 @@
+"""Admin API: what the CLI uses while a server owns the data directory.
+
+Authenticated by the admin token the server writes to ``<data>/server.json`` (mode 0600): whoever
+can read the data directory may administer it, nobody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from shoal.api.responses import json_response
+from shoal.errors import AuthError, NotFoundError
+from shoal.spec.importer import parse_jsonl_chunk
+from shoal.store.store import Store
+
+
+class NewSpace(BaseModel):
+    name: str = Field(description="Lower-case letters, digits, '-' or '_'; at most 63.")
+
+
+def build_router(store: Store, admin_token: str) -> APIRouter:
+    router = APIRouter(prefix="/admin", tags=["Admin API"])
+
+    def check(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), admin_token):
+            raise AuthError(
+                "admin token required (Authorization: Bearer <admin_token from server.json>)",
+                code="invalid_admin_token",
+                location="header:Authorization",
+            )
+
+    def space_named(name: str) -> str:
+        if name not in {s.name for s in store.spaces()}:
+            raise NotFoundError(f"unknown space {name!r}", code="unknown_space", location="space")
+        return name
+
+    @router.get("/health", summary="Liveness and identity of this server")
+    async def health(request: Request) -> Response:
+        check(request)
+        return json_response({"ok": True, "data": str(store.settings.data.resolve())})
+
+    @router.get("/stats", summary="Event, profile and account counts")
+    async def stats(request: Request, space: str | None = None) -> Response:
+        check(request)
+        if space is not None:
+            space_named(space)
+        return json_response(store.stats(space))
+
+    @router.get("/spaces", summary="Spaces and their credentials")
+    async def spaces(request: Request) -> Response:
+        check(request)
+        return json_response([s.to_dict() for s in store.spaces()])
+
+    @router.post("/spaces", summary="Create a space", status_code=201)
+    async def create(request: Request, body: NewSpace) -> Response:
+        check(request)
+        return json_response(store.create_space(body.name).to_dict(), status=201)
+
+    @router.post("/import", summary="Import a chunk of JSON Lines messages")
+    async def import_chunk(
+        request: Request,
+        space: str = "default",
+        first_line: int = 1,
+        trust_received_at: bool = True,
+    ) -> Response:
+        check(request)
+        space_named(space)
+        body = await request.body()
+        parsed = parse_jsonl_chunk(
+            body,
+            received_at=store.clock.now(),
+            first_line=first_line,
+            source="request",
+            trust_received_at=trust_received_at,
+        )
+        result = await asyncio.wrap_future(store.writer.submit(space, parsed.messages))
+        out: dict[str, Any] = {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": len(parsed.errors),
+            "errors": [e.to_dict() for e in parsed.errors[:100]],
+        }
+        return json_response(out)
+
+    return router

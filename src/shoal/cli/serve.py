@@ -1,0 +1,45 @@
+"""`shoal serve`: run the HTTP server on a data directory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from shoal.cli.common import ConfigOption, DataOption, friendly, settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @friendly
+    def serve(
+        data: DataOption = None,
+        config: ConfigOption = None,
+        host: Annotated[
+            str | None, typer.Option(help="Listen address [env SHOAL_HOST; 127.0.0.1].")
+        ] = None,
+        port: Annotated[
+            int | None, typer.Option(help="Listen port, 0 for any free one [SHOAL_PORT; 8088].")
+        ] = None,
+        log_level: Annotated[
+            str | None, typer.Option(help="debug, info, warning or error [SHOAL_LOG_LEVEL].")
+        ] = None,
+    ) -> None:
+        """Serve the Segment-compatible Tracking API (and the admin API the CLI uses)."""
+        from shoal.server import read_server_info, run_server
+
+        conf = settings(config, data=data, host=host, port=port, log_level=log_level)
+        logging.basicConfig(
+            level=conf.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        running = read_server_info(conf.data)
+        if running is not None:
+            typer.echo(
+                f"error[store_busy]: {conf.data} is already served by PID {running.pid} "
+                f"at {running.url}",
+                err=True,
+            )
+            raise typer.Exit(2)
+        run_server(conf)

@@ -1,0 +1,1 @@
+"""The Segment message model: validation, normalisation and file formats."""

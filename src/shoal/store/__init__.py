@@ -1,0 +1,1 @@
+"""The embedded store: one DuckDB file per data directory, owned by one process."""

@@ -1,0 +1,62 @@
+"""DuckDB schema and its migrations, applied in order and recorded in ``meta``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("seq", "BIGINT NOT NULL"),
+    ("space", "VARCHAR NOT NULL"),
+    ("message_id", "VARCHAR NOT NULL"),
+    ("type", "VARCHAR NOT NULL"),
+    ("event", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("category", "VARCHAR"),
+    ("user_id", "VARCHAR"),
+    ("anonymous_id", "VARCHAR"),
+    ("group_id", "VARCHAR"),
+    ("previous_id", "VARCHAR"),
+    ("timestamp", "TIMESTAMPTZ NOT NULL"),
+    ("original_timestamp", "TIMESTAMPTZ"),
+    ("sent_at", "TIMESTAMPTZ"),
+    ("received_at", "TIMESTAMPTZ NOT NULL"),
+    ("properties", "JSON"),
+    ("traits", "JSON"),
+    ("context", "JSON"),
+    ("integrations", "JSON"),
+    ("extra", "JSON"),
+)
+"""The event log. ``seq`` is the log position (dense, increasing, global across spaces)."""
+
+_EVENTS_DDL = "CREATE TABLE events (" + ", ".join(f"{n} {t}" for n, t in EVENT_COLUMNS) + ")"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+        "CREATE TABLE spaces (name VARCHAR PRIMARY KEY, write_key VARCHAR NOT NULL UNIQUE,"
+        " access_token VARCHAR NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL)",
+        _EVENTS_DDL,
+    ),
+)
+"""Each entry is one schema version; never edit a released entry, append a new one."""
+
+
+def migrate(con: Any) -> int:
+    """Bring the schema up to date; returns the version now in place."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchone()[0]
+    version = 0
+    if exists:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+    for number, statements in enumerate(MIGRATIONS, start=1):
+        if number <= version:
+            continue
+        con.execute("BEGIN")
+        for statement in statements:
+            con.execute(statement)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(number)])
+        con.execute("COMMIT")
+        version = number
+    return version

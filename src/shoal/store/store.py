@@ -1,0 +1,111 @@
+"""The store of one data directory: spaces, the event log and its single writer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from shoal.clock import Clock
+from shoal.config import Settings
+from shoal.errors import AuthError
+from shoal.spec.message import Message
+from shoal.store.database import open_database
+from shoal.store.rows import SELECT_COLUMNS, rows_to_messages
+from shoal.store.spaces import Space, create_space, ensure_default_space, list_spaces
+from shoal.store.writer import EventWriter, WriteResult
+
+
+class Store:
+    """Opens the data directory, creates the default space on first use, owns the writer."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.con = open_database(settings.data)
+        ensure_default_space(
+            self.con,
+            now=clock.now(),
+            write_key=settings.write_key,
+            access_token=settings.access_token,
+        )
+        self._refresh_spaces()
+        self.writer = EventWriter(
+            self.con,
+            clock=clock,
+            dedupe_hours=settings.dedupe_hours,
+            max_commit_rows=settings.max_commit_rows,
+        )
+
+    def _refresh_spaces(self) -> None:
+        spaces = list_spaces(self.con)
+        self._by_name = {s.name: s for s in spaces}
+        self._by_write_key = {s.write_key: s for s in spaces}
+
+    # -- spaces ---------------------------------------------------------------------------------
+    def spaces(self) -> list[Space]:
+        return list(self._by_name.values())
+
+    def create_space(self, name: str) -> Space:
+        space = create_space(self.con.cursor(), name, now=self.clock.now())
+        self._refresh_spaces()
+        return space
+
+    def space_for_write_key(self, write_key: str | None) -> Space:
+        """Raises AuthError for a missing or unknown key (never says which spaces exist)."""
+        if not write_key:
+            raise AuthError(
+                "missing write key: send it as the Basic-auth user name or as writeKey",
+                code="missing_write_key",
+                location="header:Authorization",
+            )
+        space = self._by_write_key.get(write_key)
+        if space is None:
+            raise AuthError("unknown write key", code="invalid_write_key", location="writeKey")
+        return space
+
+    # -- events ---------------------------------------------------------------------------------
+    def append(self, space: str, messages: list[Message]) -> WriteResult:
+        """Store messages durably (blocking); duplicates by messageId are skipped."""
+        return self.writer.write(space, messages)
+
+    def read_messages(self, space: str, *, until: datetime | None = None) -> Iterator[Message]:
+        """Every stored message of a space in log order."""
+        cur = self.con.cursor()
+        sql = f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ?"
+        params: list[Any] = [space]
+        if until is not None:
+            sql += " AND timestamp <= ?"
+            params.append(until)
+        cur.execute(sql + " ORDER BY seq", params)
+        while rows := cur.fetchmany(10_000):
+            yield from rows_to_messages(rows)
+
+    def stats(self, space: str | None = None) -> dict[str, Any]:
+        """Counts for ``shoal stats``; profiles/accounts count what exists so far."""
+        cur = self.con.cursor()
+        where, params = ("WHERE space = ?", [space]) if space else ("", [])
+        events, profiles, accounts, last_seq = cur.execute(
+            "SELECT count(*),"
+            " count(DISTINCT coalesce(user_id, 'anon:' || anonymous_id)),"
+            " count(DISTINCT group_id),"
+            f" coalesce(max(seq), 0) FROM events {where}",
+            params,
+        ).fetchone()
+        by_type = dict(
+            cur.execute(
+                f"SELECT type, count(*) FROM events {where} GROUP BY type ORDER BY type", params
+            ).fetchall()
+        )
+        return {
+            "events": int(events),
+            "profiles": int(profiles),
+            "accounts": int(accounts),
+            "by_type": by_type,
+            "spaces": len(self._by_name) if space is None else 1,
+            "last_seq": int(last_seq),
+        }
+
+    def close(self) -> None:
+        self.writer.close()
+        self.con.close()

@@ -1,0 +1,162 @@
+"""The single writer: group commit and messageId deduplication.
+
+Every request hands its validated messages to one writer thread and waits. The thread takes
+everything queued (up to ``max_commit_rows``), drops messageIds already stored in the last
+``dedupe_hours``, inserts the rest in one transaction and commits; only then are the waiting
+requests answered. So an acknowledged event is on disk, and a client retrying after a lost
+response does not store it twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from shoal.clock import Clock
+from shoal.spec.message import Message
+from shoal.store.rows import messages_to_arrow
+
+log = logging.getLogger(__name__)
+
+_PRUNE_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What happened to the messages of one submission."""
+
+    accepted: int
+    duplicates: int
+
+
+@dataclass(slots=True)
+class _Job:
+    space: str
+    messages: list[Message]
+    future: Future[WriteResult]
+
+
+class EventWriter:
+    """Owns all writes to ``events``; one per process and data directory."""
+
+    def __init__(
+        self, con: Any, *, clock: Clock, dedupe_hours: int = 48, max_commit_rows: int = 50_000
+    ) -> None:
+        self._cursor = con.cursor()
+        self._clock = clock
+        self._window = timedelta(hours=dedupe_hours)
+        self._max_rows = max_commit_rows
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._seen: dict[tuple[str, str], float] = {}
+        self._last_prune = clock.now()
+        self._thread = threading.Thread(target=self._run, name="shoal-writer", daemon=True)
+        self.commits = 0
+        self.rows_committed = 0
+        self._load_state()
+        self._thread.start()
+
+    def _load_state(self) -> None:
+        row = self._cursor.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        self._next_seq = int(row[0]) + 1
+        since = self._clock.now() - self._window
+        rows = self._cursor.execute(
+            "SELECT space, message_id, epoch(received_at) FROM events WHERE received_at >= ?",
+            [since],
+        ).fetchall()
+        self._seen = {(space, mid): float(at) for space, mid, at in rows}
+        log.info("writer ready: next seq %d, %d recent messageIds", self._next_seq, len(rows))
+
+    def submit(self, space: str, messages: list[Message]) -> Future[WriteResult]:
+        """Queue messages for the next commit; the future resolves once they are durable."""
+        future: Future[WriteResult] = Future()
+        if not messages:
+            future.set_result(WriteResult(0, 0))
+            return future
+        self._queue.put(_Job(space, messages, future))
+        return future
+
+    def write(self, space: str, messages: list[Message]) -> WriteResult:
+        """Submit and wait."""
+        return self.submit(space, messages).result()
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            job = self._queue.get()
+            if job is None:
+                break
+            jobs = [job]
+            rows = len(job.messages)
+            while rows < self._max_rows:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                jobs.append(nxt)
+                rows += len(nxt.messages)
+            self._commit(jobs)
+
+    def _commit(self, jobs: list[_Job]) -> None:
+        now = self._clock.now()
+        stamp = now.timestamp()
+        fresh: dict[str, list[Message]] = {}
+        results: list[WriteResult] = []
+        batch_seen: dict[tuple[str, str], float] = {}
+        for job in jobs:
+            keep = fresh.setdefault(job.space, [])
+            duplicates = 0
+            for message in job.messages:
+                key = (job.space, message.message_id)
+                if key in self._seen or key in batch_seen:
+                    duplicates += 1
+                    continue
+                batch_seen[key] = stamp
+                keep.append(message)
+            results.append(WriteResult(len(job.messages) - duplicates, duplicates))
+        try:
+            self._cursor.execute("BEGIN")
+            seq = self._next_seq
+            for space, messages in fresh.items():
+                if not messages:
+                    continue
+                table = messages_to_arrow(space, messages, seq)
+                self._cursor.register("_incoming", table)
+                self._cursor.execute("INSERT INTO events SELECT * FROM _incoming")
+                self._cursor.unregister("_incoming")
+                seq += len(messages)
+            self._cursor.execute("COMMIT")
+        except Exception as exc:
+            log.exception("commit of %d jobs failed", len(jobs))
+            # The failed statement may already have ended the transaction.
+            with contextlib.suppress(Exception):
+                self._cursor.execute("ROLLBACK")
+            for job in jobs:
+                job.future.set_exception(exc)
+            return
+        self.commits += 1
+        self.rows_committed += seq - self._next_seq
+        self._next_seq = seq
+        self._seen.update(batch_seen)
+        for job, result in zip(jobs, results, strict=True):
+            job.future.set_result(result)
+        if now - self._last_prune >= _PRUNE_EVERY:
+            self._prune(stamp - self._window.total_seconds())
+            self._last_prune = now
+
+    def _prune(self, cutoff: float) -> None:
+        self._seen = {k: at for k, at in self._seen.items() if at >= cutoff}
