@@ -64,7 +64,9 @@ def _as_dict(info: ServerInfo) -> dict[str, object]:
     return {"url": info.url, "pid": info.pid, "admin_token": info.admin_token}
 
 
-def run_server(settings: Settings, clock: Clock | None = None) -> None:
+def run_server(
+    settings: Settings, clock: Clock | None = None, *, bench_endpoints: bool = False
+) -> None:
     """Serve the Tracking and admin APIs on ``settings.host:settings.port`` until SIGINT/SIGTERM."""
     import uvicorn
 
@@ -82,7 +84,7 @@ def run_server(settings: Settings, clock: Clock | None = None) -> None:
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     info = ServerInfo(url=f"http://{shown}:{port}", pid=os.getpid(), admin_token=admin_token)
     _write_server_info(settings.data, info)
-    app = create_app(store, admin_token=admin_token)
+    app = create_app(store, admin_token=admin_token, bench_endpoints=bench_endpoints)
     config = uvicorn.Config(
         app,
         log_level=settings.log_level,

@@ -10,7 +10,7 @@ from shoal.api.errors import install_error_handlers
 from shoal.store.store import Store
 
 
-def create_app(store: Store, *, admin_token: str) -> FastAPI:
+def create_app(store: Store, *, admin_token: str, bench_endpoints: bool = False) -> FastAPI:
     """One app serving the Tracking API and the admin API over ``store``."""
     app = FastAPI(
         title="Shoal",
@@ -21,7 +21,7 @@ def create_app(store: Store, *, admin_token: str) -> FastAPI:
         ),
     )
     install_error_handlers(app)
-    app.include_router(tracking.build_router(store))
+    app.include_router(tracking.build_router(store, parse_only_endpoint=bench_endpoints))
     app.include_router(admin.build_router(store, admin_token))
 
     return app

@@ -78,10 +78,15 @@ def basic_auth_user(request: Request) -> str | None:
     return decoded.split(":", 1)[0] or None
 
 
-def build_router(store: Store) -> APIRouter:
+def build_router(store: Store, *, parse_only_endpoint: bool = False) -> APIRouter:
+    """The Tracking API routes; ``parse_only_endpoint`` adds ``POST /bench/parse-only``.
+
+    The parse-only route does everything ``/v1/batch`` does except storing, so a benchmark can
+    show what durability costs next to the HTTP + JSON + validation floor in the same run.
+    """
     router = APIRouter(tags=["Tracking API"])
 
-    async def ingest(request: Request, kind: MessageType | None) -> Response:
+    async def ingest(request: Request, kind: MessageType | None, store_it: bool = True) -> Response:
         header_key = basic_auth_user(request)
         resolved: list[Space] = []
         if header_key is not None:
@@ -104,6 +109,8 @@ def build_router(store: Store) -> APIRouter:
         except MessageError as exc:
             return error_response(exc)
         space = resolved[0]
+        if not store_it:
+            return json_response(_OK)
         result = await asyncio.wrap_future(store.writer.submit(space.name, decoded.messages))
         if decoded.errors:
             total = len(decoded.errors) + len(decoded.messages)
@@ -149,4 +156,12 @@ def build_router(store: Store) -> APIRouter:
         add(f"/v1/{kind}", kind, f"Send one {kind} call", _MESSAGE_SCHEMA)
     add("/v1/batch", None, "Send up to 2,500 messages", _BATCH_SCHEMA)
     add("/v1/import", None, "Same as /v1/batch (historical import)", _BATCH_SCHEMA)
+    if parse_only_endpoint:
+
+        async def parse_only(request: Request) -> Response:
+            return await ingest(request, None, store_it=False)
+
+        router.add_api_route(
+            "/bench/parse-only", parse_only, methods=["POST"], include_in_schema=False
+        )
     return router

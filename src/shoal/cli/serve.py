@@ -25,6 +25,14 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[
             str | None, typer.Option(help="debug, info, warning or error [SHOAL_LOG_LEVEL].")
         ] = None,
+        bench_endpoints: Annotated[
+            bool,
+            typer.Option(
+                "--bench-endpoints",
+                hidden=True,
+                help="Add POST /bench/parse-only (validates, never stores) for benchmarks.",
+            ),
+        ] = False,
     ) -> None:
         """Serve the Segment-compatible Tracking API (and the admin API the CLI uses)."""
         from shoal.server import read_server_info, run_server
@@ -42,4 +50,4 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2)
-        run_server(conf)
+        run_server(conf, bench_endpoints=bench_endpoints)
