@@ -11,7 +11,9 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,27 @@ def _as_dict(info: ServerInfo) -> dict[str, object]:
     return {"url": info.url, "pid": info.pid, "admin_token": info.admin_token}
 
 
+def _server_class() -> type:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after shutting down, which would kill the process
+        before our cleanup (writer close, server.json removal); stop gracefully instead."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {
+                sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
 def run_server(
     settings: Settings, clock: Clock | None = None, *, bench_endpoints: bool = False
 ) -> None:
@@ -71,6 +94,8 @@ def run_server(
     import uvicorn
 
     from shoal.api.app import create_app
+
+    _Server = _server_class()
     from shoal.store.store import Store
 
     store = Store(settings, clock or SystemClock())
@@ -91,7 +116,7 @@ def run_server(
         access_log=settings.log_level == "debug",
         timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     spaces = ", ".join(s.name for s in store.spaces())
     log.info("serving %s (data %s; spaces: %s)", info.url, settings.data, spaces)
     try:

@@ -59,8 +59,13 @@ def register(app: typer.Typer) -> None:
         space: SpaceOption = "default",
     ) -> None:
         """Import Segment messages through the same validation and dedupe as the Tracking API."""
+        from shoal.errors import InputFileError
+        from shoal.spec.importer import file_format
         from shoal.store.bulk import import_size
 
+        if not file.is_file():
+            raise InputFileError("no such file", location=str(file))
+        file_format(file)
         conf = settings(config, data=data)
         parquet = file.suffix.lower() in (".parquet", ".pq")
         console = Console(stderr=True)
@@ -71,7 +76,7 @@ def register(app: typer.Typer) -> None:
             TextColumn("{task.completed:,.0f} rows") if parquet else TransferSpeedColumn(),
             TimeRemainingColumn(),
         ]
-        total = import_size(file) if file.is_file() else 0
+        total = import_size(file)
         with open_target(conf) as target, Progress(*columns, console=console) as bar:
             task = bar.add_task(file.name, total=total)
             report = target.import_file(file, space, lambda n: bar.advance(task, n))
