@@ -1,0 +1,109 @@
+"""`make demo`: generate a sample, serve it, send it through the Tracking API, show the result.
+
+Every step runs the real `shoal` command a user would type, and prints it first, so the demo
+doubles as a tour of the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+from rich.console import Console
+from rich.panel import Panel
+
+console = Console()
+
+DEMO_DIR = Path("shoal-demo")
+USERS = int(os.environ.get("SHOAL_DEMO_USERS", "2000"))
+DAYS = 30
+
+
+def shoal_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "shoal", *args]
+
+
+def run(*args: str, capture: bool = False) -> str:
+    console.print(f"[bold cyan]$ shoal {' '.join(args)}[/]")
+    result = subprocess.run(
+        shoal_command(*args), check=True, text=True, stdout=subprocess.PIPE if capture else None
+    )
+    return result.stdout or ""
+
+
+def wait_for_server(data: Path, process: subprocess.Popen[bytes]) -> str:
+    info = data / "server.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("shoal serve exited early; see its log above")
+        if info.exists():
+            try:
+                return str(orjson.loads(info.read_bytes())["url"])
+            except (ValueError, KeyError):
+                pass
+        time.sleep(0.1)
+    raise SystemExit("shoal serve did not start within 60 s")
+
+
+def main() -> None:
+    if DEMO_DIR.exists():
+        shutil.rmtree(DEMO_DIR)
+    data = DEMO_DIR / "data"
+    sample = DEMO_DIR / "sample.jsonl"
+    DEMO_DIR.mkdir()
+    console.rule("[bold]1. Generate a sample of Segment messages")
+    run("synth", "--users", str(USERS), "--days", str(DAYS), "--seed", "42", "--out", str(sample))
+
+    console.rule("[bold]2. Start the server")
+    console.print(f"[bold cyan]$ shoal serve --data {data} --port 0 &[/]")
+    server = subprocess.Popen(
+        shoal_command("serve", "--data", str(data), "--port", "0", "--log-level", "warning")
+    )
+    try:
+        url = wait_for_server(data, server)
+        console.print(f"serving on {url}")
+        keys = orjson.loads(run("keys", "--data", str(data), "--json", capture=True))[0]
+
+        console.rule("[bold]3. Send the sample through POST /v1/batch")
+        run("send", str(sample), "--data", str(data))
+
+        console.rule("[bold]4. What was stored")
+        stats = orjson.loads(run("stats", "--data", str(data), capture=True))
+        console.print_json(data=stats)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+    console.print(
+        Panel.fit(
+            "\n".join(
+                [
+                    f"Data directory: {data}  (write key {keys['write_key']})",
+                    "",
+                    "Serve it again:",
+                    f"  .venv/bin/shoal serve --data {data}",
+                    "Send one event with curl:",
+                    f"  curl -u {keys['write_key']}: http://127.0.0.1:8088/v1/track \\",
+                    "    -H 'content-type: application/json' \\",
+                    """    -d '{"userId": "u1", "event": "Order Completed", """
+                    """"properties": {"revenue": 42}}'""",
+                    "Counts (with or without a running server):",
+                    f"  .venv/bin/shoal stats --data {data}",
+                    "Import a file directly:",
+                    f"  .venv/bin/shoal import {sample} --data {data}",
+                ]
+            ),
+            title="Next steps",
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
