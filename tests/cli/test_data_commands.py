@@ -176,3 +176,25 @@ def test_every_command_has_help(command: list[str]) -> None:
     out = shoal(*command, "--help")
     assert out.returncode == 0
     assert "Usage:" in out.stdout
+
+
+def test_send_replays_a_file_through_the_tracking_api(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    file = write_jsonl(tmp_path / "in.jsonl", MESSAGES)
+    server = start_server_process(data)
+    try:
+        out = shoal("send", str(file), "--data", str(data), "--batch-size", "3")
+        assert out.returncode == 0, out.stderr
+        assert orjson.loads(out.stdout)["sent"] == 4
+        stats = orjson.loads(shoal("stats", "--data", str(data)).stdout)
+        assert stats["events"] == 4
+        assert stats["by_type"] == {"group": 1, "identify": 1, "page": 1, "track": 1}
+    finally:
+        server.stop()
+
+
+def test_send_without_a_server_says_so(tmp_path: Path) -> None:
+    file = write_jsonl(tmp_path / "in.jsonl", MESSAGES)
+    out = shoal("send", str(file), "--data", str(tmp_path / "d"))
+    assert out.returncode == 2
+    assert out.stderr.startswith("error[no_server]")

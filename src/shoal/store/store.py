@@ -85,12 +85,22 @@ class Store:
         """Counts for ``shoal stats``; profiles/accounts count what exists so far."""
         cur = self.con.cursor()
         where, params = ("WHERE space = ?", [space]) if space else ("", [])
+        scope = "AND space = ?" if space else ""
+        # Until identity resolution lands, a profile is a userId, or an anonymousId never seen
+        # together with a userId (the anonymous visitor who later identified is one profile).
         events, profiles, accounts, last_seq = cur.execute(
-            "SELECT count(*),"
-            " count(DISTINCT coalesce(user_id, 'anon:' || anonymous_id)),"
-            " count(DISTINCT group_id),"
-            f" coalesce(max(seq), 0) FROM events {where}",
-            params,
+            f"""
+            SELECT
+              (SELECT count(*) FROM events {where}),
+              (SELECT count(DISTINCT user_id) FROM events {where})
+              + (SELECT count(DISTINCT anonymous_id) FROM events
+                 WHERE anonymous_id IS NOT NULL {scope} AND anonymous_id NOT IN (
+                   SELECT anonymous_id FROM events
+                   WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL {scope})),
+              (SELECT count(DISTINCT group_id) FROM events {where}),
+              (SELECT coalesce(max(seq), 0) FROM events {where})
+            """,
+            params * 6,
         ).fetchone()
         by_type = dict(
             cur.execute(
