@@ -20,6 +20,7 @@ import uvicorn
 from shoal.api.app import create_app
 from shoal.clock import Clock
 from shoal.config import Settings
+from shoal.profiles.service import ProfileService
 from shoal.store.store import Store
 
 ADMIN_TOKEN = "test-admin-token"
@@ -31,13 +32,15 @@ class LiveServer:
     store: Store
     write_key: str
     access_token: str
+    service: ProfileService
 
 
 @contextmanager
 def live_server(data: Path, clock: Clock, **settings: object) -> Iterator[LiveServer]:
     """A real uvicorn server on a free loopback port, in a thread, over a real DuckDB file."""
     store = Store(Settings(data=data, **settings), clock)  # type: ignore[arg-type]
-    app = create_app(store, admin_token=ADMIN_TOKEN, bench_endpoints=True)
+    service = ProfileService(store)
+    app = create_app(service, admin_token=ADMIN_TOKEN, bench_endpoints=True)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
@@ -52,7 +55,9 @@ def live_server(data: Path, clock: Clock, **settings: object) -> Iterator[LiveSe
         time.sleep(0.01)
     default = next(s for s in store.spaces() if s.name == "default")
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", store, default.write_key, default.access_token)
+        yield LiveServer(
+            f"http://127.0.0.1:{port}", store, default.write_key, default.access_token, service
+        )
     finally:
         server.should_exit = True
         thread.join(10)

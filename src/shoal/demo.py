@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import orjson
 from rich.console import Console
-from rich.panel import Panel
 
 console = Console()
 
@@ -52,6 +52,17 @@ def wait_for_server(data: Path, process: subprocess.Popen[bytes]) -> str:
     raise SystemExit("shoal serve did not start within 60 s")
 
 
+def busiest_user(sample: Path) -> str:
+    """The identified user with the most messages: the most interesting profile to show."""
+    counts: dict[str, int] = {}
+    with sample.open("rb") as handle:
+        for line in handle:
+            user = orjson.loads(line).get("userId")
+            if user:
+                counts[user] = counts.get(user, 0) + 1
+    return max(sorted(counts), key=lambda u: counts[u])
+
+
 def main() -> None:
     if DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
@@ -77,31 +88,40 @@ def main() -> None:
         console.rule("[bold]4. What was stored")
         stats = orjson.loads(run("stats", "--data", str(data), capture=True))
         console.print_json(data=stats)
+
+        console.rule("[bold]5. One profile, resolved from anonymous browsing to accounts")
+        user = busiest_user(sample)
+        run("profile", f"user_id:{user}", "--data", str(data))
+        path = f"/v1/spaces/default/collections/users/profiles/user_id:{user}/traits"
+        console.print(f"[bold cyan]$ curl -u {keys['access_token']}: {url}{path}[/]")
+        response = httpx.get(url + path, auth=(keys["access_token"], ""))
+        console.print_json(response.text)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
 
+    console.rule("[bold]Next steps")
     console.print(
-        Panel.fit(
-            "\n".join(
-                [
-                    f"Data directory: {data}  (write key {keys['write_key']})",
-                    "",
-                    "Serve it again:",
-                    f"  .venv/bin/shoal serve --data {data}",
-                    "Send one event with curl:",
-                    f"  curl -u {keys['write_key']}: http://127.0.0.1:8088/v1/track \\",
-                    "    -H 'content-type: application/json' \\",
-                    """    -d '{"userId": "u1", "event": "Order Completed", """
-                    """"properties": {"revenue": 42}}'""",
-                    "Counts (with or without a running server):",
-                    f"  .venv/bin/shoal stats --data {data}",
-                    "Import a file directly:",
-                    f"  .venv/bin/shoal import {sample} --data {data}",
-                ]
-            ),
-            title="Next steps",
-        )
+        "\n".join(
+            [
+                f"Data directory: {data}  (write key {keys['write_key']})",
+                "",
+                "Serve it again:",
+                f"  .venv/bin/shoal serve --data {data}",
+                "Send one event with curl:",
+                f"  curl -u {keys['write_key']}: http://127.0.0.1:8088/v1/track \\",
+                "    -H 'content-type: application/json' \\",
+                """    -d '{"userId": "u1", "event": "Order Completed", """
+                """"properties": {"revenue": 42}}'""",
+                "Counts (with or without a running server):",
+                f"  .venv/bin/shoal stats --data {data}",
+                "Import a file directly:",
+                f"  .venv/bin/shoal import {sample} --data {data}",
+                "Look up anyone by any identifier:",
+                f"  .venv/bin/shoal profile user_id:{user} --data {data} --json",
+            ]
+        ),
+        soft_wrap=True,
     )
 
 

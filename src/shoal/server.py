@@ -94,11 +94,13 @@ def run_server(
     import uvicorn
 
     from shoal.api.app import create_app
+    from shoal.profiles.service import ProfileService
 
     _Server = _server_class()
     from shoal.store.store import Store
 
     store = Store(settings, clock or SystemClock())
+    service = ProfileService(store)
     admin_token = secrets.token_urlsafe(32)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -109,7 +111,7 @@ def run_server(
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     info = ServerInfo(url=f"http://{shown}:{port}", pid=os.getpid(), admin_token=admin_token)
     _write_server_info(settings.data, info)
-    app = create_app(store, admin_token=admin_token, bench_endpoints=bench_endpoints)
+    app = create_app(service, admin_token=admin_token, bench_endpoints=bench_endpoints)
     config = uvicorn.Config(
         app,
         log_level=settings.log_level,

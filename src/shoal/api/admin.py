@@ -16,16 +16,18 @@ from starlette.responses import Response
 
 from shoal.api.responses import json_response
 from shoal.errors import AuthError, NotFoundError
+from shoal.profiles.document import parse_identifier, profile_document
+from shoal.profiles.service import ProfileService
 from shoal.spec.importer import parse_jsonl_chunk
-from shoal.store.store import Store
 
 
 class NewSpace(BaseModel):
     name: str = Field(description="Lower-case letters, digits, '-' or '_'; at most 63.")
 
 
-def build_router(store: Store, admin_token: str) -> APIRouter:
+def build_router(service: ProfileService, admin_token: str) -> APIRouter:
     router = APIRouter(prefix="/admin", tags=["Admin API"])
+    store = service.store
 
     def check(request: Request) -> None:
         header = request.headers.get("authorization", "")
@@ -52,7 +54,7 @@ def build_router(store: Store, admin_token: str) -> APIRouter:
         check(request)
         if space is not None:
             space_named(space)
-        return json_response(store.stats(space))
+        return json_response(service.stats(space))
 
     @router.get("/spaces", summary="Spaces and their credentials")
     async def spaces(request: Request) -> Response:
@@ -89,5 +91,27 @@ def build_router(store: Store, admin_token: str) -> APIRouter:
             "errors": [e.to_dict() for e in parsed.errors[:100]],
         }
         return json_response(out)
+
+    @router.get("/profile", summary="A user profile as one document (`shoal profile`)")
+    async def profile(request: Request, id: str, space: str = "default") -> Response:
+        check(request)
+        space_named(space)
+        id_type, value = parse_identifier(id)
+        record = service.find(space, "users", id_type, value)
+        if record is None:
+            raise NotFoundError("profile was not found", code="profile_not_found", location=id)
+        return json_response(profile_document(service, space, record))
+
+    @router.delete("/profile", summary="Delete a user profile (`shoal delete-profile`)")
+    async def delete_profile(
+        request: Request, id: str, space: str = "default", suppress: bool = False
+    ) -> Response:
+        check(request)
+        space_named(space)
+        id_type, value = parse_identifier(id)
+        deletion = await asyncio.to_thread(service.delete, space, id_type, value, suppress=suppress)
+        if deletion is None:
+            raise NotFoundError("profile was not found", code="profile_not_found", location=id)
+        return json_response(deletion.to_dict())
 
     return router

@@ -164,4 +164,10 @@ def build_router(store: Store, *, parse_only_endpoint: bool = False) -> APIRoute
         router.add_api_route(
             "/bench/parse-only", parse_only, methods=["POST"], include_in_schema=False
         )
+
+        async def ping(request: Request) -> Response:
+            return json_response(_OK)
+
+        # The HTTP floor for read benchmarks: same server, no work.
+        router.add_api_route("/bench/ping", ping, methods=["GET"], include_in_schema=False)
     return router

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import orjson
@@ -21,6 +21,9 @@ from shoal.config import Settings
 from shoal.errors import AuthError, NotFoundError, UserError
 from shoal.server import ServerInfo, read_server_info
 
+if TYPE_CHECKING:
+    from shoal.profiles.service import ProfileService
+
 
 class Target(Protocol):
     def stats(self, space: str | None) -> dict[str, Any]: ...
@@ -29,6 +32,8 @@ class Target(Protocol):
     def import_file(
         self, path: Path, space: str, progress: Callable[[int], None]
     ) -> dict[str, Any]: ...
+    def profile(self, space: str, identifier: str) -> dict[str, Any]: ...
+    def delete_profile(self, space: str, identifier: str, suppress: bool) -> dict[str, Any]: ...
 
 
 class LocalTarget:
@@ -38,11 +43,45 @@ class LocalTarget:
         from shoal.store.store import Store
 
         self.store = Store(conf, SystemClock())
+        self._service: ProfileService | None = None
+
+    @property
+    def service(self) -> ProfileService:
+        """Profiles are rebuilt from the log on first use (the server keeps them live)."""
+        from shoal.profiles.service import ProfileService
+
+        if self._service is None:
+            self._service = ProfileService(self.store)
+        return self._service
 
     def stats(self, space: str | None) -> dict[str, Any]:
         if space is not None:
             self._check_space(space)
-        return self.store.stats(space)
+        return self.service.stats(space)
+
+    def profile(self, space: str, identifier: str) -> dict[str, Any]:
+        from shoal.profiles.document import parse_identifier, profile_document
+
+        self._check_space(space)
+        id_type, value = parse_identifier(identifier)
+        record = self.service.find(space, "users", id_type, value)
+        if record is None:
+            raise NotFoundError(
+                "profile was not found", code="profile_not_found", location=identifier
+            )
+        return profile_document(self.service, space, record)
+
+    def delete_profile(self, space: str, identifier: str, suppress: bool) -> dict[str, Any]:
+        from shoal.profiles.document import parse_identifier
+
+        self._check_space(space)
+        id_type, value = parse_identifier(identifier)
+        deletion = self.service.delete(space, id_type, value, suppress=suppress)
+        if deletion is None:
+            raise NotFoundError(
+                "profile was not found", code="profile_not_found", location=identifier
+            )
+        return deletion.to_dict()
 
     def spaces(self) -> list[dict[str, str]]:
         return [s.to_dict() for s in self.store.spaces()]
@@ -107,6 +146,20 @@ class RemoteTarget:
 
     def create_space(self, name: str) -> dict[str, str]:
         result: dict[str, str] = self._call("POST", "/admin/spaces", json={"name": name})
+        return result
+
+    def profile(self, space: str, identifier: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "GET", "/admin/profile", params={"space": space, "id": identifier}
+        )
+        return result
+
+    def delete_profile(self, space: str, identifier: str, suppress: bool) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "DELETE",
+            "/admin/profile",
+            params={"space": space, "id": identifier, "suppress": str(suppress).lower()},
+        )
         return result
 
     def import_file(

@@ -37,6 +37,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " access_token VARCHAR NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL)",
         _EVENTS_DDL,
     ),
+    (
+        "CREATE TABLE suppressions (space VARCHAR NOT NULL, id_type VARCHAR NOT NULL,"
+        " id_value VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL,"
+        " PRIMARY KEY (space, id_type, id_value))",
+        "CREATE TABLE deletions (space VARCHAR NOT NULL, profile_id VARCHAR NOT NULL,"
+        " identifiers JSON NOT NULL, events_deleted BIGINT NOT NULL, suppressed BOOLEAN NOT NULL,"
+        " deleted_at TIMESTAMPTZ NOT NULL)",
+    ),
 )
 """Each entry is one schema version; never edit a released entry, append a new one."""
 

@@ -41,6 +41,7 @@ class Store:
         spaces = list_spaces(self.con)
         self._by_name = {s.name: s for s in spaces}
         self._by_write_key = {s.write_key: s for s in spaces}
+        self._by_token = {s.access_token: s for s in spaces}
 
     # -- spaces ---------------------------------------------------------------------------------
     def spaces(self) -> list[Space]:
@@ -64,6 +65,10 @@ class Store:
             raise AuthError("unknown write key", code="invalid_write_key", location="writeKey")
         return space
 
+    def space_for_access_token(self, token: str | None) -> Space | None:
+        """The space a Profile API access token belongs to (None when unknown)."""
+        return self._by_token.get(token) if token else None
+
     # -- events ---------------------------------------------------------------------------------
     def append(self, space: str, messages: list[Message]) -> WriteResult:
         """Store messages durably (blocking); duplicates by messageId are skipped."""
@@ -82,25 +87,11 @@ class Store:
             yield from rows_to_messages(rows)
 
     def stats(self, space: str | None = None) -> dict[str, Any]:
-        """Counts for ``shoal stats``; profiles/accounts count what exists so far."""
+        """Event counts; :meth:`ProfileService.stats` adds profiles and accounts."""
         cur = self.con.cursor()
         where, params = ("WHERE space = ?", [space]) if space else ("", [])
-        scope = "AND space = ?" if space else ""
-        # Until identity resolution lands, a profile is a userId, or an anonymousId never seen
-        # together with a userId (the anonymous visitor who later identified is one profile).
-        events, profiles, accounts, last_seq = cur.execute(
-            f"""
-            SELECT
-              (SELECT count(*) FROM events {where}),
-              (SELECT count(DISTINCT user_id) FROM events {where})
-              + (SELECT count(DISTINCT anonymous_id) FROM events
-                 WHERE anonymous_id IS NOT NULL {scope} AND anonymous_id NOT IN (
-                   SELECT anonymous_id FROM events
-                   WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL {scope})),
-              (SELECT count(DISTINCT group_id) FROM events {where}),
-              (SELECT coalesce(max(seq), 0) FROM events {where})
-            """,
-            params * 6,
+        events, last_seq = cur.execute(
+            f"SELECT count(*), coalesce(max(seq), 0) FROM events {where}", params
         ).fetchone()
         by_type = dict(
             cur.execute(
@@ -109,8 +100,8 @@ class Store:
         )
         return {
             "events": int(events),
-            "profiles": int(profiles),
-            "accounts": int(accounts),
+            "profiles": 0,
+            "accounts": 0,
             "by_type": by_type,
             "spaces": len(self._by_name) if space is None else 1,
             "last_seq": int(last_seq),

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +43,21 @@ class _Job:
     future: Future[WriteResult]
 
 
+@dataclass(slots=True)
+class _Call:
+    """Work that must not interleave with commits (deletions, rebuilds): runs on the writer."""
+
+    func: Callable[[Any], Any]
+    future: Future[Any]
+
+
+CommitListener = Callable[[str, list[Message], int], None]
+"""Called on the writer thread after each commit with (space, messages stored, first seq)."""
+
+MessageFilter = Callable[[str, Message], bool]
+"""Return False to drop a message before it is stored (suppressed identifiers)."""
+
+
 class EventWriter:
     """Owns all writes to ``events``; one per process and data directory."""
 
@@ -52,7 +68,9 @@ class EventWriter:
         self._clock = clock
         self._window = timedelta(hours=dedupe_hours)
         self._max_rows = max_commit_rows
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | _Call | None] = queue.SimpleQueue()
+        self._listeners: list[CommitListener] = []
+        self.message_filter: MessageFilter | None = None
         self._seen: dict[tuple[str, str], float] = {}
         self._last_prune = clock.now()
         self._thread = threading.Thread(target=self._run, name="shoal-writer", daemon=True)
@@ -81,6 +99,16 @@ class EventWriter:
         self._queue.put(_Job(space, messages, future))
         return future
 
+    def add_listener(self, listener: CommitListener) -> None:
+        """Run ``listener`` after every commit, on the writer thread, in log order."""
+        self._listeners.append(listener)
+
+    def call(self, func: Callable[[Any], Any]) -> Future[Any]:
+        """Run ``func(cursor)`` on the writer thread between commits."""
+        future: Future[Any] = Future()
+        self._queue.put(_Call(func, future))
+        return future
+
     def write(self, space: str, messages: list[Message]) -> WriteResult:
         """Submit and wait."""
         return self.submit(space, messages).result()
@@ -97,8 +125,12 @@ class EventWriter:
             job = self._queue.get()
             if job is None:
                 break
+            if isinstance(job, _Call):
+                self._run_call(job)
+                continue
             jobs = [job]
             rows = len(job.messages)
+            pending_call: _Call | None = None
             while rows < self._max_rows:
                 try:
                     nxt = self._queue.get_nowait()
@@ -107,9 +139,20 @@ class EventWriter:
                 if nxt is None:
                     stopping = True
                     break
+                if isinstance(nxt, _Call):
+                    pending_call = nxt
+                    break
                 jobs.append(nxt)
                 rows += len(nxt.messages)
             self._commit(jobs)
+            if pending_call is not None:
+                self._run_call(pending_call)
+
+    def _run_call(self, call: _Call) -> None:
+        try:
+            call.future.set_result(call.func(self._cursor))
+        except Exception as exc:
+            call.future.set_exception(exc)
 
     def _commit(self, jobs: list[_Job]) -> None:
         now = self._clock.now()
@@ -125,9 +168,12 @@ class EventWriter:
                 if key in self._seen or key in batch_seen:
                     duplicates += 1
                     continue
+                if self.message_filter is not None and not self.message_filter(job.space, message):
+                    continue
                 batch_seen[key] = stamp
                 keep.append(message)
             results.append(WriteResult(len(job.messages) - duplicates, duplicates))
+        committed: list[tuple[str, list[Message], int]] = []
         try:
             self._cursor.execute("BEGIN")
             seq = self._next_seq
@@ -138,6 +184,7 @@ class EventWriter:
                 self._cursor.register("_incoming", table)
                 self._cursor.execute("INSERT INTO events SELECT * FROM _incoming")
                 self._cursor.unregister("_incoming")
+                committed.append((space, messages, seq))
                 seq += len(messages)
             self._cursor.execute("COMMIT")
         except Exception as exc:
@@ -152,6 +199,14 @@ class EventWriter:
         self.rows_committed += seq - self._next_seq
         self._next_seq = seq
         self._seen.update(batch_seen)
+        for space, messages, first_seq in committed:
+            for listener in self._listeners:
+                try:
+                    listener(space, messages, first_seq)
+                except Exception:
+                    # Derived state can be rebuilt from the log; the events are safe, so the
+                    # requests still succeed.
+                    log.exception("commit listener failed at seq %d", first_seq)
         for job, result in zip(jobs, results, strict=True):
             job.future.set_result(result)
         if now - self._last_prune >= _PRUNE_EVERY:

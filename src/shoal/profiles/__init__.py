@@ -1,0 +1,1 @@
+"""User and account profiles built from the event log by identity resolution."""

@@ -1,0 +1,219 @@
+"""Profiles of every space, kept current as the writer commits, readable by the Profile API.
+
+The books are derived state: on start they are rebuilt by replaying the event log (only the
+columns identity resolution needs), then every commit is folded in on the writer thread before
+the requests are acknowledged, so a 200 from the Tracking API means the profile already shows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+import orjson
+
+from shoal.identity.extract import identifiers_of
+from shoal.profiles.book import Collection, ProfileBook, Record
+from shoal.spec.message import Message
+from shoal.store.store import Store
+
+log = logging.getLogger(__name__)
+
+_REPLAY_SQL = """
+SELECT seq, space, message_id, type, event, user_id, anonymous_id, group_id, previous_id,
+       timestamp, received_at,
+       CASE WHEN type IN ('identify', 'group') THEN traits END,
+       context
+FROM events {where} ORDER BY seq
+"""
+
+
+def _replay_rows(rows: list[tuple[Any, ...]]) -> Iterator[tuple[str, Message]]:
+    for (
+        seq,
+        space,
+        message_id,
+        mtype,
+        event,
+        user_id,
+        anonymous_id,
+        group_id,
+        previous_id,
+        timestamp,
+        received_at,
+        traits,
+        context,
+    ) in rows:
+        yield (
+            space,
+            Message(
+                type=mtype,
+                message_id=message_id,
+                timestamp=timestamp.astimezone(UTC),
+                received_at=received_at.astimezone(UTC),
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                event=event,
+                group_id=group_id,
+                previous_id=previous_id,
+                traits=orjson.loads(traits) if traits else {},
+                context=orjson.loads(context) if context else {},
+                seq=seq,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    profile_id: str
+    identifiers: list[dict[str, str]]
+    events_deleted: int
+    suppressed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile_id": self.profile_id,
+            "identifiers": self.identifiers,
+            "events_deleted": self.events_deleted,
+            "suppressed": self.suppressed,
+        }
+
+
+class ProfileService:
+    """Owns one :class:`ProfileBook` per space and keeps them in step with the log."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.lock = threading.RLock()
+        self.books: dict[str, ProfileBook] = {}
+        self._suppressed: dict[str, set[tuple[str, str]]] = {}
+        self._load_suppressions()
+        started = time.perf_counter()
+        count = self._replay()
+        log.info("profiles rebuilt from %d events in %.1f s", count, time.perf_counter() - started)
+        store.writer.add_listener(self._on_commit)
+        store.writer.message_filter = self._allowed
+
+    # -- building ---------------------------------------------------------------------------------
+    def book(self, space: str) -> ProfileBook:
+        book = self.books.get(space)
+        if book is None:
+            book = self.books[space] = ProfileBook()
+        return book
+
+    def _replay(self, space: str | None = None, cursor: Any = None) -> int:
+        cur = cursor or self.store.con.cursor()
+        where, params = ("WHERE space = ?", [space]) if space else ("", [])
+        cur.execute(_REPLAY_SQL.format(where=where), params)
+        count = 0
+        with self.lock:
+            if space is not None:
+                self.books[space] = ProfileBook()
+            while rows := cur.fetchmany(20_000):
+                for row_space, message in _replay_rows(rows):
+                    self.book(row_space).apply(message)
+                count += len(rows)
+        return count
+
+    def _on_commit(self, space: str, messages: list[Message], first_seq: int) -> None:
+        with self.lock:
+            book = self.book(space)
+            for offset, message in enumerate(messages):
+                book.apply(message, first_seq + offset)
+
+    # -- suppression ------------------------------------------------------------------------------
+    def _load_suppressions(self) -> None:
+        rows = (
+            self.store.con.cursor()
+            .execute("SELECT space, id_type, id_value FROM suppressions")
+            .fetchall()
+        )
+        for space, id_type, value in rows:
+            self._suppressed.setdefault(space, set()).add((id_type, value))
+
+    def _allowed(self, space: str, message: Message) -> bool:
+        blocked = self._suppressed.get(space)
+        if not blocked:
+            return True
+        return not any(ident in blocked for ident in identifiers_of(message))
+
+    # -- reading ----------------------------------------------------------------------------------
+    def find(self, space: str, collection: Collection, id_type: str, value: str) -> Record | None:
+        with self.lock:
+            return self.book(space).find(collection, id_type, value)
+
+    def counts(self, space: str | None = None) -> tuple[int, int]:
+        with self.lock:
+            books = [self.book(space)] if space else list(self.books.values())
+            return sum(len(b.users) for b in books), sum(len(b.accounts) for b in books)
+
+    def stats(self, space: str | None = None) -> dict[str, Any]:
+        """Store counts with real profile and account numbers."""
+        body = self.store.stats(space)
+        body["profiles"], body["accounts"] = self.counts(space)
+        return body
+
+    # -- deleting ---------------------------------------------------------------------------------
+    def delete(self, space: str, id_type: str, value: str, *, suppress: bool) -> Deletion | None:
+        """Delete the profile an identifier belongs to: its events, traits, links, identifiers.
+
+        Runs on the writer thread, so no commit interleaves; the space's book is then rebuilt
+        from the remaining log (identity graphs cannot unlearn a merge).
+        """
+
+        def run(cursor: Any) -> Deletion | None:
+            with self.lock:
+                record = self.book(space).find("users", id_type, value)
+                if record is None:
+                    return None
+                graph = self.book(space).graph
+                idents = [(i.type, i.value) for i in graph.identifiers(record.id)]
+                seqs = [e.seq for e in record.events]
+            cursor.execute("BEGIN")
+            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS _doomed (seq BIGINT)")
+            cursor.execute("DELETE FROM _doomed")
+            cursor.executemany("INSERT INTO _doomed VALUES (?)", [[s] for s in seqs])
+            cursor.execute(
+                "DELETE FROM events WHERE space = ? AND seq IN (SELECT seq FROM _doomed)", [space]
+            )
+            now = self.store.clock.now()
+            if suppress:
+                cursor.executemany(
+                    "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
+                    [[space, t, v, now] for t, v in idents],
+                )
+            deletion = Deletion(
+                record.id, [{"type": t, "id": v} for t, v in idents], len(seqs), suppress
+            )
+            cursor.execute(
+                "INSERT INTO deletions VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    space,
+                    record.id,
+                    orjson.dumps(deletion.identifiers).decode(),
+                    len(seqs),
+                    suppress,
+                    now,
+                ],
+            )
+            cursor.execute("COMMIT")
+            if suppress:
+                self._suppressed.setdefault(space, set()).update(idents)
+            self._replay(space, cursor)
+            log.info(
+                "deleted profile %s in space %s: %d events, %d identifiers%s",
+                record.id,
+                space,
+                len(seqs),
+                len(idents),
+                " (suppressed)" if suppress else "",
+            )
+            return deletion
+
+        result: Deletion | None = self.store.writer.call(run).result()
+        return result
