@@ -198,3 +198,57 @@ def test_send_without_a_server_says_so(tmp_path: Path) -> None:
     out = shoal("send", str(file), "--data", str(tmp_path / "d"))
     assert out.returncode == 2
     assert out.stderr.startswith("error[no_server]")
+
+
+def test_profile_and_delete_profile_without_a_server(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    alias = {
+        "type": "alias",
+        "userId": "u1",
+        "previousId": "a9",
+        "messageId": "al1",
+        "timestamp": "2026-01-04T00:00:00Z",
+    }
+    file = write_jsonl(tmp_path / "in.jsonl", [*MESSAGES, alias])
+    assert shoal("import", str(file), "--data", data).returncode == 0
+    out = shoal("profile", "anonymous_id:a9", "--data", data, "--json")
+    assert out.returncode == 0, out.stderr
+    doc = orjson.loads(out.stdout)
+    assert doc["name"] == "user_id:u1"
+    assert doc["traits"] == {"email": "a@x.io"}
+    assert [a["group_id"] for a in doc["accounts"]] == ["g1"]
+    assert {(i["type"], i["id"]) for i in doc["identifiers"]} == {
+        ("user_id", "u1"),
+        ("email", "a@x.io"),
+        ("anonymous_id", "a9"),
+    }
+    assert [e["message_id"] for e in doc["latest_events"]] == ["p1", "t1"]
+    table = shoal("profile", "user_id:u1", "--data", data)
+    assert table.returncode == 0
+    assert "Traits" in table.stdout and "a@x.io" in table.stdout
+    missing = shoal("profile", "user_id:nobody", "--data", data)
+    assert (missing.returncode, missing.stderr.split(" ")[0]) == (2, "error[profile_not_found]")
+    bad = shoal("profile", "u1", "--data", data)
+    assert "invalid_identifier" in bad.stderr
+    deleted = shoal("delete-profile", "email:a@x.io", "--data", data, "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert orjson.loads(deleted.stdout)["events_deleted"] == 5
+    stats = orjson.loads(shoal("stats", "--data", data).stdout)
+    assert (stats["events"], stats["profiles"]) == (0, 0)
+
+
+def test_profile_through_a_running_server(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    file = write_jsonl(tmp_path / "in.jsonl", MESSAGES)
+    assert shoal("import", str(file), "--data", str(data)).returncode == 0
+    server = start_server_process(data)
+    try:
+        out = shoal("profile", "user_id:u1", "--data", str(data), "--json")
+        assert out.returncode == 0, out.stderr
+        assert "through the server" in out.stderr
+        assert orjson.loads(out.stdout)["traits"] == {"email": "a@x.io"}
+        gone = shoal("delete-profile", "user_id:u1", "--data", str(data), "--yes", "--suppress")
+        assert orjson.loads(gone.stdout)["suppressed"] is True
+        assert shoal("profile", "user_id:u1", "--data", str(data)).returncode == 2
+    finally:
+        server.stop()
