@@ -94,3 +94,16 @@ def test_field_rules(raw: object, code: str, location: str) -> None:
     with pytest.raises(MessageError) as err:
         normalize(raw, received_at=NOW)
     assert (err.value.code, err.value.location) == (code, location)
+
+
+def test_import_corrects_an_original_timestamp_with_the_carried_received_at() -> None:
+    raw = {
+        "type": "track",
+        "userId": "u",
+        "event": "E",
+        "originalTimestamp": "2025-01-01T00:00:00Z",
+        "sentAt": "2025-01-01T00:01:00Z",
+        "receivedAt": "2025-01-01T05:00:30Z",
+    }
+    message = normalize(raw, received_at=NOW, trust_received_at=True)
+    assert message.timestamp == datetime(2025, 1, 1, 4, 59, 30, tzinfo=UTC)

@@ -225,6 +225,8 @@ def normalize(
 
     if trust_received_at and raw.get("receivedAt") is not None:
         received_at = parse_timestamp(raw["receivedAt"], f"{path}.receivedAt")
+    if trust_received_at and raw.get("receivedAt") is not None and raw.get("timestamp"):
+        # A processed message's `timestamp` is already the corrected time.
         timestamp = original or received_at
     elif original is None:
         timestamp = received_at
