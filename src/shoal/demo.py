@@ -7,6 +7,7 @@ doubles as a tour of the CLI.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -30,7 +31,7 @@ def shoal_command(*args: str) -> list[str]:
 
 
 def run(*args: str, capture: bool = False) -> str:
-    console.print(f"[bold cyan]$ shoal {' '.join(args)}[/]")
+    console.print(f"[bold cyan]$ shoal {shlex.join(args)}[/]", highlight=False, markup=True)
     result = subprocess.run(
         shoal_command(*args), check=True, text=True, stdout=subprocess.PIPE if capture else None
     )
@@ -50,6 +51,15 @@ def wait_for_server(data: Path, process: subprocess.Popen[bytes]) -> str:
                 pass
         time.sleep(0.1)
     raise SystemExit("shoal serve did not start within 60 s")
+
+
+def sample_end(sample: Path) -> str:
+    """The as-of instant for the demo queries: just after the sample's last event."""
+    last = ""
+    with sample.open("rb") as handle:
+        for line in handle:
+            last = max(last, str(orjson.loads(line)["timestamp"]))
+    return last
 
 
 def busiest_user(sample: Path) -> str:
@@ -100,6 +110,22 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
 
+    console.rule("[bold]6. Evaluate an audience and a computed trait (reference engine)")
+    as_of = "--as-of", sample_end(sample)
+    audience = (
+        "event('Product Viewed').where(property('price') > 100).within(7 days).count() >= 1"
+        " AND event('Order Completed').within(7 days).count() = 0"
+    )
+    members = run("eval", "--events", str(sample), *as_of, audience, capture=True).split()
+    console.print(f"{len(members)} users viewed a product over $100 this week but did not buy:")
+    console.print("  " + ", ".join(members[:5]) + (", ..." if len(members) > 5 else ""))
+    spend = "event('Order Completed').within(30 days).sum(property('revenue'))"
+    rows = run("eval", "--events", str(sample), *as_of, "--kind", "trait", spend, capture=True)
+    values = sorted((line.split("\t") for line in rows.splitlines()), key=lambda r: -float(r[1]))
+    console.print("Biggest spenders over 30 days:")
+    for name, value in values[:3]:
+        console.print(f"  {name}  {float(value):,.2f}")
+
     console.rule("[bold]Next steps")
     console.print(
         "\n".join(
@@ -117,6 +143,8 @@ def main() -> None:
                 f"  .venv/bin/shoal stats --data {data}",
                 "Import a file directly:",
                 f"  .venv/bin/shoal import {sample} --data {data}",
+                "Evaluate your own definitions (docs/language.md):",
+                f"  .venv/bin/shoal eval --events {sample} \"event('Signed Up').count() >= 1\"",
                 "Look up anyone by any identifier:",
                 f"  .venv/bin/shoal profile user_id:{user} --data {data} --json",
             ]
