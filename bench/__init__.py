@@ -1,0 +1,1 @@
+"""Benchmarks (``python -m bench.ingest``); data is generated on the fly into a temp dir."""
