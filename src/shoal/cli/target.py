@@ -95,6 +95,15 @@ class LocalTarget:
         from shoal.store.bulk import import_file
 
         self._check_space(space)
+        suppressed = (
+            self.store.con.cursor()
+            .execute("SELECT count(*) FROM suppressions WHERE space = ?", [space])
+            .fetchone()[0]
+        )
+        if suppressed:
+            # The profile service installs the suppression filter on the writer, so deleted
+            # people's identifiers are dropped here too (through the per-message path).
+            _ = self.service
         return import_file(self.store, path, space=space, progress=progress).to_dict()
 
     def _check_space(self, space: str) -> None:

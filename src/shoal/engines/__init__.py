@@ -124,7 +124,10 @@ class Engine(Protocol):
 
 
 #: Engine name → ``module:Class``; imported only when asked for, so heavy engines cost nothing.
-ENGINES: dict[str, str] = {"reference": "shoal.engines.reference:ReferenceEngine"}
+ENGINES: dict[str, str] = {
+    "reference": "shoal.engines.reference:ReferenceEngine",
+    "duckdb": "shoal.engines.sql.duckdb_engine:DuckDBEngine",
+}
 
 
 def get_engine(name: str) -> Engine:

@@ -17,7 +17,7 @@ import orjson
 
 from shoal.errors import InputFileError, MessageError
 from shoal.spec.message import Message
-from shoal.spec.normalize import normalize
+from shoal.spec.normalize import MAX_MESSAGE_BYTES, normalize
 
 JSON_OBJECT_COLUMNS = ("properties", "traits", "context", "integrations")
 
@@ -47,6 +47,15 @@ def parse_jsonl_chunk(
         except orjson.JSONDecodeError as exc:
             out.errors.append(
                 MessageError(f"invalid JSON: {exc}", code="invalid_json", location=where)
+            )
+            continue
+        if len(line) > MAX_MESSAGE_BYTES:
+            out.errors.append(
+                MessageError(
+                    f"the message is {len(line)} bytes; the limit is {MAX_MESSAGE_BYTES} bytes",
+                    code="message_too_large",
+                    location=where,
+                )
             )
             continue
         try:
@@ -87,7 +96,11 @@ def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
                 if value is None:
                     continue
                 if key in JSON_OBJECT_COLUMNS and isinstance(value, str | bytes):
-                    value = orjson.loads(value)
+                    try:
+                        value = orjson.loads(value)
+                    except orjson.JSONDecodeError as exc:
+                        # Left as text, `normalize` rejects it as "must be an object".
+                        value = f"invalid JSON: {exc}"
                 elif isinstance(value, datetime):
                     value = value.isoformat()
                 msg[key] = value

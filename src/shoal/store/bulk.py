@@ -291,7 +291,7 @@ def _import_chunk(store: Store, cur: Any, chunk: _Chunk, space: str, report: Imp
     cur.unregister("_bulk_slow_input")
     valid = int(fast) + len(slow_messages)
     report.read += valid
-    if _observed(store.writer):
+    if store.writer.observed:
         accepted = _through_writer(store, cur, space)
     else:
         accepted = store.writer.call(
@@ -353,7 +353,7 @@ _NEW_ROWS = f"SELECT k.seq, c.* FROM ({_CANDIDATES}) AS c JOIN _bulk_keep AS k U
 
 def _insert(writer: EventWriter, cur: Any, space: str) -> int:
     """Runs on the writer thread: no commit can interleave, so the log's next seq is ours."""
-    first = _next_seq(writer)
+    first = writer.next_seq
     cur.execute("BEGIN")
     try:
         cur.execute(_KEEP, {"first": first, "space": space})
@@ -379,7 +379,7 @@ def _insert(writer: EventWriter, cur: Any, space: str) -> int:
     ids = cur.execute(
         "SELECT message_id FROM events WHERE seq >= ? AND seq < ?", [first, first + count]
     ).fetchall()
-    _advance(writer, space, first + count, [row[0] for row in ids])
+    writer.adopt(space, first + count, [row[0] for row in ids])
     return count
 
 
@@ -395,23 +395,3 @@ def _through_writer(store: Store, cur: Any, space: str) -> int:
     while rows := cur.fetchmany(10_000):
         accepted += store.append(space, list(rows_to_messages(rows))).accepted
     return accepted
-
-
-# -- the writer's bookkeeping ---------------------------------------------------------------------
-# EventWriter keeps the next seq and the recent messageIds to itself. Until it offers a public
-# way to account for rows written by a call (see the report to the lead), the bulk path reads and
-# moves them here, always on the writer thread.
-def _observed(writer: EventWriter) -> bool:
-    return writer.message_filter is not None or bool(getattr(writer, "_listeners", ()))
-
-
-def _next_seq(writer: EventWriter) -> int:
-    return int(writer._next_seq)
-
-
-def _advance(writer: EventWriter, space: str, next_seq: int, message_ids: list[str]) -> None:
-    stamp = writer._clock.now().timestamp()
-    writer.rows_committed += next_seq - writer._next_seq
-    writer.commits += 1
-    writer._next_seq = next_seq
-    writer._seen.update(dict.fromkeys(((space, mid) for mid in message_ids), stamp))

@@ -109,6 +109,25 @@ class EventWriter:
         self._queue.put(_Call(func, future))
         return future
 
+    @property
+    def observed(self) -> bool:
+        """Whether commits feed listeners or pass a filter (then rows must go through append)."""
+        return bool(self._listeners) or self.message_filter is not None
+
+    @property
+    def next_seq(self) -> int:
+        """The log position the next stored message gets."""
+        return self._next_seq
+
+    def adopt(self, space: str, next_seq: int, message_ids: list[str]) -> None:
+        """Account for rows a :meth:`call` wrote itself (bulk import): seqs up to ``next_seq - 1``
+        are taken and ``message_ids`` count as seen. Only from inside a ``call`` function."""
+        stamp = self._clock.now().timestamp()
+        self.rows_committed += next_seq - self._next_seq
+        self.commits += 1
+        self._next_seq = next_seq
+        self._seen.update(dict.fromkeys(((space, m) for m in message_ids), stamp))
+
     def write(self, space: str, messages: list[Message]) -> WriteResult:
         """Submit and wait."""
         return self.submit(space, messages).result()

@@ -1,0 +1,35 @@
+-- accounts.yaml: accounts_audience_left_reads_false
+SELECT
+  a.group_id AS entity_id,
+  CASE
+    WHEN JSON_TYPE(t1.value) = 'ARRAY'
+    THEN COALESCE(
+      LEN(
+        LIST_FILTER(
+          JSON_EXTRACT(t1.value, '$[*]'),
+          LAMBDA el : CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'false'
+          OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('false')
+        )
+      ) > 0,
+      FALSE
+    )
+    ELSE COALESCE(
+      CASE
+        WHEN JSON_TYPE(t1.value) = 'VARCHAR'
+        THEN JSON_EXTRACT_STRING(t1.value, '$')
+      END = 'false'
+      OR CASE
+        WHEN JSON_TYPE(t1.value) = 'BOOLEAN'
+        THEN JSON_EXTRACT_STRING(t1.value, '$')
+      END = LOWER('false'),
+      FALSE
+    )
+  END AS value,
+  FALSE AS integral
+FROM shoal_accounts AS a
+LEFT JOIN shoal_values AS t1
+  ON t1.target = 'accounts'
+  AND t1.entity_id = a.group_id
+  AND t1.key = 'recent_buyer_account'
+ORDER BY
+  entity_id

@@ -1,0 +1,67 @@
+-- references.yaml: ref_audience_of_audiences
+SELECT
+  u.profile_id AS entity_id,
+  (
+    CASE
+      WHEN JSON_TYPE(t1.value) = 'ARRAY'
+      THEN COALESCE(
+        LEN(
+          LIST_FILTER(
+            JSON_EXTRACT(t1.value, '$[*]'),
+            LAMBDA el : CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'true'
+            OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('true')
+          )
+        ) > 0,
+        FALSE
+      )
+      ELSE COALESCE(
+        CASE
+          WHEN JSON_TYPE(t1.value) = 'VARCHAR'
+          THEN JSON_EXTRACT_STRING(t1.value, '$')
+        END = 'true'
+        OR CASE
+          WHEN JSON_TYPE(t1.value) = 'BOOLEAN'
+          THEN JSON_EXTRACT_STRING(t1.value, '$')
+        END = LOWER('true'),
+        FALSE
+      )
+    END
+  )
+  AND (
+    NOT (
+      CASE
+        WHEN JSON_TYPE(t2.value) = 'ARRAY'
+        THEN COALESCE(
+          LEN(
+            LIST_FILTER(
+              JSON_EXTRACT(t2.value, '$[*]'),
+              LAMBDA el : CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'true'
+              OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('true')
+            )
+          ) > 0,
+          FALSE
+        )
+        ELSE COALESCE(
+          CASE
+            WHEN JSON_TYPE(t2.value) = 'VARCHAR'
+            THEN JSON_EXTRACT_STRING(t2.value, '$')
+          END = 'true'
+          OR CASE
+            WHEN JSON_TYPE(t2.value) = 'BOOLEAN'
+            THEN JSON_EXTRACT_STRING(t2.value, '$')
+          END = LOWER('true'),
+          FALSE
+        )
+      END
+    )
+  ) AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN shoal_values AS t1
+  ON t1.target = 'users' AND t1.entity_id = u.profile_id AND t1.key = 'recent'
+LEFT JOIN shoal_values AS t2
+  ON t2.target = 'users' AND t2.entity_id = u.profile_id AND t2.key = 'big'
+WHERE
+  u.is_user
+ORDER BY
+  entity_id

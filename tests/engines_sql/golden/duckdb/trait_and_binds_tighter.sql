@@ -1,0 +1,93 @@
+-- traits.yaml: trait_and_binds_tighter
+SELECT
+  u.profile_id AS entity_id,
+  (
+    CASE
+      WHEN JSON_TYPE(t1.value) = 'ARRAY'
+      THEN COALESCE(
+        LEN(
+          LIST_FILTER(
+            JSON_EXTRACT(t1.value, '$[*]'),
+            LAMBDA el : CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'free'
+            OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('free')
+          )
+        ) > 0,
+        FALSE
+      )
+      ELSE COALESCE(
+        CASE
+          WHEN JSON_TYPE(t1.value) = 'VARCHAR'
+          THEN JSON_EXTRACT_STRING(t1.value, '$')
+        END = 'free'
+        OR CASE
+          WHEN JSON_TYPE(t1.value) = 'BOOLEAN'
+          THEN JSON_EXTRACT_STRING(t1.value, '$')
+        END = LOWER('free'),
+        FALSE
+      )
+    END
+  )
+  OR (
+    (
+      CASE
+        WHEN JSON_TYPE(t1.value) = 'ARRAY'
+        THEN COALESCE(
+          LEN(
+            LIST_FILTER(
+              JSON_EXTRACT(t1.value, '$[*]'),
+              LAMBDA el : CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'Pro'
+              OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('Pro')
+            )
+          ) > 0,
+          FALSE
+        )
+        ELSE COALESCE(
+          CASE
+            WHEN JSON_TYPE(t1.value) = 'VARCHAR'
+            THEN JSON_EXTRACT_STRING(t1.value, '$')
+          END = 'Pro'
+          OR CASE
+            WHEN JSON_TYPE(t1.value) = 'BOOLEAN'
+            THEN JSON_EXTRACT_STRING(t1.value, '$')
+          END = LOWER('Pro'),
+          FALSE
+        )
+      END
+    )
+    AND (
+      CASE
+        WHEN JSON_TYPE(t2.value) = 'ARRAY'
+        THEN COALESCE(
+          LEN(
+            LIST_FILTER(
+              JSON_EXTRACT(t2.value, '$[*]'),
+              LAMBDA el : CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'true'
+              OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('true')
+            )
+          ) > 0,
+          FALSE
+        )
+        ELSE COALESCE(
+          CASE
+            WHEN JSON_TYPE(t2.value) = 'VARCHAR'
+            THEN JSON_EXTRACT_STRING(t2.value, '$')
+          END = 'true'
+          OR CASE
+            WHEN JSON_TYPE(t2.value) = 'BOOLEAN'
+            THEN JSON_EXTRACT_STRING(t2.value, '$')
+          END = LOWER('true'),
+          FALSE
+        )
+      END
+    )
+  ) AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN shoal_traits AS t1
+  ON t1.profile_id = u.profile_id AND t1.key = 'plan'
+LEFT JOIN shoal_traits AS t2
+  ON t2.profile_id = u.profile_id AND t2.key = 'vip'
+WHERE
+  u.is_user
+ORDER BY
+  entity_id

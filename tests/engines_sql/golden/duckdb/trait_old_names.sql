@@ -1,0 +1,52 @@
+-- traits.yaml: trait_old_names
+SELECT
+  u.profile_id AS entity_id,
+  (
+    CASE
+      WHEN JSON_TYPE(t1.value) = 'ARRAY'
+      THEN COALESCE(
+        LEN(
+          LIST_FILTER(
+            JSON_EXTRACT(t1.value, '$[*]'),
+            LAMBDA el : CASE
+              WHEN JSON_TYPE(el) IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
+              THEN CAST(el AS DOUBLE)
+              WHEN JSON_TYPE(el) = 'VARCHAR'
+              AND REGEXP_FULL_MATCH(
+                JSON_EXTRACT_STRING(el, '$'),
+                '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?'
+              )
+              THEN TRY_CAST(JSON_EXTRACT_STRING(el, '$') AS DOUBLE)
+            END >= 10
+          )
+        ) > 0,
+        FALSE
+      )
+      ELSE COALESCE(
+        CASE
+          WHEN JSON_TYPE(t1.value) IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')
+          THEN CAST(t1.value AS DOUBLE)
+          WHEN JSON_TYPE(t1.value) = 'VARCHAR'
+          AND REGEXP_FULL_MATCH(
+            JSON_EXTRACT_STRING(t1.value, '$'),
+            '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?'
+          )
+          THEN TRY_CAST(JSON_EXTRACT_STRING(t1.value, '$') AS DOUBLE)
+        END >= 10,
+        FALSE
+      )
+    END
+  )
+  AND (
+    NOT t2.value IS NULL AND NOT JSON_TYPE(t2.value) = 'NULL'
+  ) AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN shoal_traits AS t1
+  ON t1.profile_id = u.profile_id AND t1.key = 'score'
+LEFT JOIN shoal_traits AS t2
+  ON t2.profile_id = u.profile_id AND t2.key = 'plan'
+WHERE
+  u.is_user
+ORDER BY
+  entity_id

@@ -1,0 +1,53 @@
+-- traits.yaml: trait_old_neq
+SELECT
+  u.profile_id AS entity_id,
+  CASE
+    WHEN JSON_TYPE(t1.value) = 'ARRAY'
+    THEN COALESCE(
+      LEN(
+        LIST_FILTER(
+          JSON_EXTRACT(t1.value, '$[*]'),
+          LAMBDA el : (
+            NOT el IS NULL AND NOT JSON_TYPE(el) = 'NULL'
+          )
+          AND TRUE
+          AND NOT (
+            COALESCE(
+              CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'cat'
+              OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('cat'),
+              FALSE
+            )
+          )
+        )
+      ) > 0,
+      FALSE
+    )
+    ELSE COALESCE(
+      (
+        NOT t1.value IS NULL AND NOT JSON_TYPE(t1.value) = 'NULL'
+      )
+      AND TRUE
+      AND NOT (
+        COALESCE(
+          CASE
+            WHEN JSON_TYPE(t1.value) = 'VARCHAR'
+            THEN JSON_EXTRACT_STRING(t1.value, '$')
+          END = 'cat'
+          OR CASE
+            WHEN JSON_TYPE(t1.value) = 'BOOLEAN'
+            THEN JSON_EXTRACT_STRING(t1.value, '$')
+          END = LOWER('cat'),
+          FALSE
+        )
+      ),
+      FALSE
+    )
+  END AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN shoal_traits AS t1
+  ON t1.profile_id = u.profile_id AND t1.key = 'nick'
+WHERE
+  u.is_user
+ORDER BY
+  entity_id

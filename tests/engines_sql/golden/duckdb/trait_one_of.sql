@@ -1,0 +1,57 @@
+-- traits.yaml: trait_one_of
+SELECT
+  u.profile_id AS entity_id,
+  CASE
+    WHEN JSON_TYPE(t1.value) = 'ARRAY'
+    THEN COALESCE(
+      LEN(
+        LIST_FILTER(
+          JSON_EXTRACT(t1.value, '$[*]'),
+          LAMBDA el : COALESCE(
+            CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'free'
+            OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('free'),
+            FALSE
+          )
+          OR COALESCE(
+            CASE WHEN JSON_TYPE(el) = 'VARCHAR' THEN JSON_EXTRACT_STRING(el, '$') END = 'Pro'
+            OR CASE WHEN JSON_TYPE(el) = 'BOOLEAN' THEN JSON_EXTRACT_STRING(el, '$') END = LOWER('Pro'),
+            FALSE
+          )
+        )
+      ) > 0,
+      FALSE
+    )
+    ELSE COALESCE(
+      COALESCE(
+        CASE
+          WHEN JSON_TYPE(t1.value) = 'VARCHAR'
+          THEN JSON_EXTRACT_STRING(t1.value, '$')
+        END = 'free'
+        OR CASE
+          WHEN JSON_TYPE(t1.value) = 'BOOLEAN'
+          THEN JSON_EXTRACT_STRING(t1.value, '$')
+        END = LOWER('free'),
+        FALSE
+      )
+      OR COALESCE(
+        CASE
+          WHEN JSON_TYPE(t1.value) = 'VARCHAR'
+          THEN JSON_EXTRACT_STRING(t1.value, '$')
+        END = 'Pro'
+        OR CASE
+          WHEN JSON_TYPE(t1.value) = 'BOOLEAN'
+          THEN JSON_EXTRACT_STRING(t1.value, '$')
+        END = LOWER('Pro'),
+        FALSE
+      ),
+      FALSE
+    )
+  END AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN shoal_traits AS t1
+  ON t1.profile_id = u.profile_id AND t1.key = 'plan'
+WHERE
+  u.is_user
+ORDER BY
+  entity_id
