@@ -30,7 +30,13 @@ unit: install
 test: lint typecheck unit
 
 bench: install
+	$(BIN)/python -m bench.synth
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.identity
+
+golden: install
+	$(BIN)/python -m tests.lang.regen
+	$(BIN)/python -m tests.engines_sql.regen
 
 clean:
 	rm -rf $(VENV) shoal-data .pytest_cache .mypy_cache .ruff_cache
