@@ -177,7 +177,7 @@ class Session:
         # properties) change a span before or after the date.
         edges = {m.timestamp + span for m in messages for span in spans}
         dates = {
-            d for m in messages for p in (m.traits, m.properties, m.context) for d in _dates_in(p)
+            d for m in messages for p in (m.traits, m.properties, m.context) for d in V.dates_in(p)
         }
         edges.update(d + sign * span for d in dates for span in spans for sign in (1, -1))
         first = messages[0].timestamp  # before it nothing exists, so nobody is a member
@@ -202,19 +202,6 @@ class Session:
                 yield from (a for a in node.args if isinstance(a, ast.Duration))
             elif isinstance(node, ast.TraitRef) and node.key in self.requests:
                 yield from self._durations(node.key, seen)
-
-
-def _dates_in(value: Any) -> Iterator[datetime]:
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _dates_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _dates_in(item)
-    else:
-        when = V.as_date(value)
-        if when is not None:
-            yield when
 
 
 def _jsonable(value: Any) -> Any:

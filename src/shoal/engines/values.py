@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ __all__ = [
     "compare",
     "contains",
     "date_test",
+    "dates_in",
     "differs",
     "ends_with",
     "equals",
@@ -225,3 +226,17 @@ def date_test(op: str, value: Any, arg: Any, now: datetime) -> bool:
         return when >= now + arg  # after_next
 
     return _any_element(value, holds)
+
+
+def dates_in(value: Any) -> Iterator[datetime]:
+    """Every date value anywhere inside ``value`` (instants where a date comparator can flip)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from dates_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from dates_in(item)
+    else:
+        when = as_date(value)
+        if when is not None:
+            yield when

@@ -17,29 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shoal.spec.message import MESSAGE_TYPES
-from shoal.spec.normalize import MAX_MESSAGE_ID_CHARS
+from shoal.spec.normalize import KNOWN_FIELDS, MAX_MESSAGE_ID_CHARS
 
-FIELDS = (
-    "type",
-    "messageId",
-    "timestamp",
-    "originalTimestamp",
-    "sentAt",
-    "receivedAt",
-    "userId",
-    "anonymousId",
-    "event",
-    "name",
-    "category",
-    "groupId",
-    "previousId",
-    "properties",
-    "traits",
-    "context",
-    "integrations",
-    "writeKey",
-)
-"""The top-level keys normalize() knows (its ``_KNOWN``); everything else goes to ``extra``."""
+FIELDS = KNOWN_FIELDS
+"""The top-level keys normalize() knows; everything else goes to ``extra``."""
 
 OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")

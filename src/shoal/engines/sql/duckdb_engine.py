@@ -29,7 +29,7 @@ from shoal.engines.sql.compiler import Target
 from shoal.engines.sql.dialects import DuckDBCompiler
 from shoal.engines.sql.prepare import Prepared, prepare
 from shoal.engines.sql.values import UnsupportedError, duration_of
-from shoal.engines.values import as_date
+from shoal.engines.values import dates_in
 from shoal.identity.resolve import message_order
 from shoal.lang import ast
 from shoal.lang.check import references
@@ -55,19 +55,6 @@ def _durations(definition: ast.Definition) -> Iterator[timedelta]:
             yield duration_of(node.duration)
         elif isinstance(node, ast.Comparator):
             yield from (duration_of(a) for a in node.args if isinstance(a, ast.Duration))
-
-
-def _dates_in(value: Any) -> Iterator[datetime]:
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _dates_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _dates_in(item)
-    else:
-        when = as_date(value)
-        if when is not None:
-            yield when
 
 
 class DuckDBEngine:
@@ -238,7 +225,7 @@ class DuckDBEngine:
         # span before or after the date.
         edges = {m.timestamp + span for m in earlier for span in spans}
         dates = {
-            d for m in earlier for p in (m.traits, m.properties, m.context) for d in _dates_in(p)
+            d for m in earlier for p in (m.traits, m.properties, m.context) for d in dates_in(p)
         }
         edges.update(d + sign * span for d in dates for span in spans for sign in (1, -1))
         first = earlier[0].timestamp  # before it nothing exists, so nobody is a member
