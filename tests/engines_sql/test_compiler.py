@@ -93,3 +93,20 @@ def test_event_time_values_print_as_iso_utc() -> None:
     assert out["last"] == Values({"user_id:u": "2024-06-30T10:00:00.000005Z"})
     assert out["mode"] == Values({"user_id:u": "2024-06-30T10:00:00.000005Z"})
     assert out["sum"] == Values({})
+
+
+def test_shoal_compile_prints_sql_and_reports_errors() -> None:
+    from typer.testing import CliRunner
+
+    from shoal.cli import app
+
+    runner = CliRunner()
+    ok = runner.invoke(
+        app,
+        ["compile", "--as-of", "2026-01-08T00:00:00Z", "event('Signed Up').count() >= 1"],
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "shoal_events" in ok.stdout and "'Signed Up'" in ok.stdout
+    bad = runner.invoke(app, ["compile", "event('x').cout() > 1"])
+    assert bad.exit_code == 2
+    assert "error[unknown_function] at 1:12" in bad.output
