@@ -408,3 +408,34 @@ def test_unknown_route_uses_the_error_shape(srv: LiveServer) -> None:
     response = httpx.get(srv.url + "/v1/nothing")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_an_extreme_timestamp_is_rejected_and_the_store_still_restarts(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    batch = {
+        "batch": [
+            {"type": "identify", "userId": "u1", "timestamp": "0001-01-01T00:00:00+01:00"},
+            {
+                "type": "track",
+                "userId": "u1",
+                "event": "E",
+                "timestamp": "0001-01-01T00:00:00Z",
+                "sentAt": "9999-01-01T00:00:00Z",
+            },
+            {"type": "track", "userId": "u1", "event": "E", "messageId": "fine"},
+        ]
+    }
+    with live_server(tmp_path / "d", clock) as first:
+        response = post(first, "/v1/batch", batch)
+        assert response.status_code == 400
+        assert [e["code"] for e in response.json()["errors"]] == ["invalid_timestamp"] * 2
+    with live_server(tmp_path / "d", clock) as second:
+        assert [m.message_id for m in stored(second)] == ["fine"]
+
+
+def test_a_non_ascii_admin_token_is_a_401(srv: LiveServer) -> None:
+    response = httpx.get(
+        srv.url + "/admin/stats", headers={"authorization": "Bearer \u00e9".encode()}
+    )
+    assert response.status_code == 401

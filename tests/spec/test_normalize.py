@@ -107,3 +107,19 @@ def test_import_corrects_an_original_timestamp_with_the_carried_received_at() ->
     }
     message = normalize(raw, received_at=NOW, trust_received_at=True)
     assert message.timestamp == datetime(2025, 1, 1, 4, 59, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("timestamp", "0001-01-01T00:00:00+01:00"),
+        ("timestamp", "9999-12-31T23:59:59-01:00"),
+        ("timestamp", "1700-01-01T00:00:00Z"),
+        ("sentAt", "9999-01-01T00:00:00Z"),
+    ],
+)
+def test_timestamps_outside_the_supported_years_are_rejected(field: str, value: str) -> None:
+    raw = {"type": "track", "userId": "u", "event": "E", "timestamp": "2026-01-01T00:00:00Z"}
+    with pytest.raises(MessageError) as err:
+        normalize({**raw, field: value}, received_at=NOW)
+    assert (err.value.code, err.value.location) == ("invalid_timestamp", f"$.{field}")

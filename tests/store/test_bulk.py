@@ -519,3 +519,25 @@ def test_commit_observers_see_imported_messages(
     assert [(mid, seq) for _, mid, seq in seen] == stored
     assert len(stored) == report.accepted
     store.close()
+
+
+def test_bulk_import_rejects_timestamps_outside_the_supported_years(tmp_path: Path) -> None:
+    from shoal.clock import SystemClock
+    from shoal.config import Settings
+    from shoal.store.bulk import import_file
+    from shoal.store.store import Store
+
+    lines = [
+        '{"type":"track","userId":"u","event":"E","messageId":"a","timestamp":"0001-01-01T00:00:00+01:00"}',
+        '{"type":"track","userId":"u","event":"E","messageId":"b","timestamp":"2026-01-01T00:00:00Z"}',
+    ]
+    file = tmp_path / "in.jsonl"
+    file.write_text("\n".join(lines) + "\n")
+    store = Store(Settings(data=tmp_path / "d"), SystemClock())
+    try:
+        report = import_file(store, file)
+        assert (report.accepted, report.rejected) == (1, 1)
+        assert report.errors[0].code == "invalid_timestamp"
+        assert [m.message_id for m in store.read_messages("default")] == ["b"]
+    finally:
+        store.close()

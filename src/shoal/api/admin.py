@@ -32,7 +32,9 @@ def build_router(service: ProfileService, admin_token: str) -> APIRouter:
     def check(request: Request) -> None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), admin_token):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), admin_token.encode()
+        ):
             raise AuthError(
                 "admin token required (Authorization: Bearer <admin_token from server.json>)",
                 code="invalid_admin_token",

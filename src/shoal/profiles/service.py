@@ -175,32 +175,12 @@ class ProfileService:
                 idents = [(i.type, i.value) for i in graph.identifiers(record.id)]
                 seqs = [e.seq for e in record.events]
             cursor.execute("BEGIN")
-            cursor.execute("CREATE TEMP TABLE IF NOT EXISTS _doomed (seq BIGINT)")
-            cursor.execute("DELETE FROM _doomed")
-            cursor.executemany("INSERT INTO _doomed VALUES (?)", [[s] for s in seqs])
-            cursor.execute(
-                "DELETE FROM events WHERE space = ? AND seq IN (SELECT seq FROM _doomed)", [space]
-            )
-            now = self.store.clock.now()
-            if suppress:
-                cursor.executemany(
-                    "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
-                    [[space, t, v, now] for t, v in idents],
-                )
-            deletion = Deletion(
-                record.id, [{"type": t, "id": v} for t, v in idents], len(seqs), suppress
-            )
-            cursor.execute(
-                "INSERT INTO deletions VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    space,
-                    record.id,
-                    orjson.dumps(deletion.identifiers).decode(),
-                    len(seqs),
-                    suppress,
-                    now,
-                ],
-            )
+            try:
+                deletion = self._delete_rows(cursor, space, record.id, idents, seqs, suppress)
+            except Exception:
+                # The writer's next group commit must not find this transaction still open.
+                cursor.execute("ROLLBACK")
+                raise
             cursor.execute("COMMIT")
             if suppress:
                 self._suppressed.setdefault(space, set()).update(idents)
@@ -217,3 +197,41 @@ class ProfileService:
 
         result: Deletion | None = self.store.writer.call(run).result()
         return result
+
+    def _delete_rows(
+        self,
+        cursor: Any,
+        space: str,
+        profile_id: str,
+        idents: list[tuple[str, str]],
+        seqs: list[int],
+        suppress: bool,
+    ) -> Deletion:
+        """The deletion's statements, inside the caller's transaction."""
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS _doomed (seq BIGINT)")
+        cursor.execute("DELETE FROM _doomed")
+        cursor.executemany("INSERT INTO _doomed VALUES (?)", [[s] for s in seqs])
+        cursor.execute(
+            "DELETE FROM events WHERE space = ? AND seq IN (SELECT seq FROM _doomed)", [space]
+        )
+        now = self.store.clock.now()
+        if suppress:
+            cursor.executemany(
+                "INSERT OR IGNORE INTO suppressions VALUES (?, ?, ?, ?)",
+                [[space, t, v, now] for t, v in idents],
+            )
+        deletion = Deletion(
+            profile_id, [{"type": t, "id": v} for t, v in idents], len(seqs), suppress
+        )
+        cursor.execute(
+            "INSERT INTO deletions VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                space,
+                profile_id,
+                orjson.dumps(deletion.identifiers).decode(),
+                len(seqs),
+                suppress,
+                now,
+            ],
+        )
+        return deletion

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shoal.errors import MessageError
@@ -18,6 +18,7 @@ from shoal.spec.message import MESSAGE_TYPES, Message, MessageType
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_MESSAGE_ID_CHARS = 100
+MIN_YEAR, MAX_YEAR = 1800, 3000
 
 # Fields with a meaning of their own; anything else at the top level is kept in ``extra``.
 KNOWN_FIELDS: tuple[str, ...] = (
@@ -62,6 +63,18 @@ def parse_timestamp(value: Any, path: str) -> datetime:
     if parsed.tzinfo is None:
         raise MessageError(
             f"{value!r} has no time zone; send UTC as 'Z' or '+00:00'",
+            code="invalid_timestamp",
+            location=path,
+        )
+    try:
+        in_utc = parsed.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    # Bounded so that stored times and skew corrections always stay inside what both DuckDB and
+    # Python can represent (a year-0001 time read back from DuckDB is not a datetime).
+    if in_utc is None or not MIN_YEAR <= in_utc.year <= MAX_YEAR:
+        raise MessageError(
+            f"{value!r} is outside the years {MIN_YEAR}-{MAX_YEAR}",
             code="invalid_timestamp",
             location=path,
         )
