@@ -439,3 +439,13 @@ def test_a_non_ascii_admin_token_is_a_401(srv: LiveServer) -> None:
         srv.url + "/admin/stats", headers={"authorization": "Bearer \u00e9".encode()}
     )
     assert response.status_code == 401
+
+
+def test_an_oversized_gzip_body_is_refused_before_it_is_read_whole(srv: LiveServer) -> None:
+    import os
+
+    noise = os.urandom(600_000)  # incompressible: the compressed body itself is over the limit
+    response = post(srv, "/v1/batch", gzip.compress(noise), headers={"content-encoding": "gzip"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "batch_too_large"
+    assert stored(srv) == []

@@ -12,9 +12,10 @@ from starlette.responses import Response
 
 from shoal.api.errors import error_response
 from shoal.api.responses import json_response
-from shoal.errors import AuthError, MessageError
+from shoal.errors import AuthError, MessageError, PayloadError
 from shoal.spec.message import MESSAGE_TYPES, MessageType
-from shoal.spec.requests import decode_request
+from shoal.spec.normalize import MAX_MESSAGE_BYTES
+from shoal.spec.requests import MAX_BATCH_BYTES, decode_request
 from shoal.store.spaces import Space
 from shoal.store.store import Store
 
@@ -78,6 +79,33 @@ def basic_auth_user(request: Request) -> str | None:
     return decoded.split(":", 1)[0] or None
 
 
+async def _read_capped(request: Request, kind: MessageType | None) -> bytes:
+    """The body, refusing to hold more than the limit allows (before any parsing or auth)."""
+    limit = MAX_MESSAGE_BYTES if kind is not None else MAX_BATCH_BYTES
+    # Gzip can only grow incompressible data by a little; anything beyond is over the limit.
+    cap = limit + limit // 100 + 1024
+    code, what = (
+        ("message_too_large", "the message")
+        if kind is not None
+        else ("batch_too_large", "the batch")
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise PayloadError(
+            f"{what} is {int(declared)} bytes; the limit is {limit} bytes",
+            code=code,
+            location="body",
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            raise PayloadError(
+                f"{what} is over the limit of {limit} bytes", code=code, location="body"
+            )
+    return bytes(body)
+
+
 def build_router(store: Store, *, parse_only_endpoint: bool = False) -> APIRouter:
     """The Tracking API routes; ``parse_only_endpoint`` adds ``POST /bench/parse-only``.
 
@@ -96,7 +124,7 @@ def build_router(store: Store, *, parse_only_endpoint: bool = False) -> APIRoute
             if not resolved:
                 resolved.append(store.space_for_write_key(body_key))
 
-        body = await request.body()
+        body = await _read_capped(request, kind)
         try:
             decoded = decode_request(
                 body,
