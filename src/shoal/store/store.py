@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,10 @@ from shoal.store.database import open_database
 from shoal.store.rows import SELECT_COLUMNS, rows_to_messages
 from shoal.store.spaces import Space, create_space, ensure_default_space, list_spaces
 from shoal.store.writer import EventWriter, WriteResult
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
 
 
 class Store:
@@ -40,8 +45,9 @@ class Store:
     def _refresh_spaces(self) -> None:
         spaces = list_spaces(self.con)
         self._by_name = {s.name: s for s in spaces}
-        self._by_write_key = {s.write_key: s for s in spaces}
-        self._by_token = {s.access_token: s for s in spaces}
+        # Keyed by digest: a lookup then takes the same time however much of a guess is right.
+        self._by_write_key = {_digest(s.write_key): s for s in spaces}
+        self._by_token = {_digest(s.access_token): s for s in spaces}
 
     # -- spaces ---------------------------------------------------------------------------------
     def spaces(self) -> list[Space]:
@@ -60,14 +66,14 @@ class Store:
                 code="missing_write_key",
                 location="header:Authorization",
             )
-        space = self._by_write_key.get(write_key)
+        space = self._by_write_key.get(_digest(write_key))
         if space is None:
             raise AuthError("unknown write key", code="invalid_write_key", location="writeKey")
         return space
 
     def space_for_access_token(self, token: str | None) -> Space | None:
         """The space a Profile API access token belongs to (None when unknown)."""
-        return self._by_token.get(token) if token else None
+        return self._by_token.get(_digest(token)) if token else None
 
     # -- events ---------------------------------------------------------------------------------
     def append(self, space: str, messages: list[Message]) -> WriteResult:
