@@ -81,30 +81,54 @@ def file_format(path: Path) -> str:
     )
 
 
-def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Parquet rows as Segment message dicts (JSON-text object columns decoded)."""
+def parquet_message(row: dict[str, Any], *, where: str) -> dict[str, Any]:
+    """One Parquet row as a Segment message dict: JSON-text object columns decoded, typed
+    timestamps as ISO strings, nulls dropped.
+
+    Raises:
+        MessageError: an object column holds text that is not JSON (``invalid_json``).
+    """
+    msg: dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None:
+            continue
+        if key in JSON_OBJECT_COLUMNS and isinstance(value, str | bytes):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError as exc:
+                raise MessageError(
+                    f"invalid JSON in {key}: {exc}",
+                    code="invalid_json",
+                    location=f"{where}.{key}",
+                ) from None
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        msg[key] = value
+    return msg
+
+
+def parquet_batches(path: Path, batch_size: int = 10_000) -> Iterator[Any]:
+    """The record batches of a Parquet file, with a located error when it cannot be read."""
     import pyarrow.parquet as pq
 
     try:
         reader = pq.ParquetFile(path)
     except (OSError, ValueError) as exc:
         raise InputFileError(f"cannot read Parquet: {exc}", location=str(path)) from None
-    for batch in reader.iter_batches(batch_size=10_000):
+    yield from reader.iter_batches(batch_size=batch_size)
+
+
+def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Parquet rows as message dicts for sending on; a row whose object column is not JSON is
+    passed on with the text as it is, for the receiving server to reject."""
+    number = 0
+    for batch in parquet_batches(path):
         for row in batch.to_pylist():
-            msg: dict[str, Any] = {}
-            for key, value in row.items():
-                if value is None:
-                    continue
-                if key in JSON_OBJECT_COLUMNS and isinstance(value, str | bytes):
-                    try:
-                        value = orjson.loads(value)
-                    except orjson.JSONDecodeError as exc:
-                        # Left as text, `normalize` rejects it as "must be an object".
-                        value = f"invalid JSON: {exc}"
-                elif isinstance(value, datetime):
-                    value = value.isoformat()
-                msg[key] = value
-            yield msg
+            number += 1
+            try:
+                yield parquet_message(row, where=f"{path}:row {number}")
+            except MessageError:
+                yield {k: v for k, v in row.items() if v is not None}
 
 
 def read_messages(path: Path, *, received_at: datetime, strict: bool = True) -> Iterator[Message]:
@@ -116,17 +140,21 @@ def read_messages(path: Path, *, received_at: datetime, strict: bool = True) -> 
     if not path.is_file():
         raise InputFileError("no such file", location=str(path))
     if file_format(path) == "parquet":
-        for row_number, raw in enumerate(parquet_rows(path), start=1):
-            try:
-                yield normalize(
-                    raw,
-                    received_at=received_at,
-                    path=f"{path}:row {row_number}",
-                    trust_received_at=True,
-                )
-            except MessageError:
-                if strict:
-                    raise
+        number = 0
+        for batch in parquet_batches(path):
+            for row in batch.to_pylist():
+                number += 1
+                where = f"{path}:row {number}"
+                try:
+                    yield normalize(
+                        parquet_message(row, where=where),
+                        received_at=received_at,
+                        path=where,
+                        trust_received_at=True,
+                    )
+                except MessageError:
+                    if strict:
+                        raise
         return
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):

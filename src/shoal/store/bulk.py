@@ -31,7 +31,7 @@ import orjson
 import pyarrow as pa
 
 from shoal.errors import InputFileError, MessageError
-from shoal.spec.importer import JSON_OBJECT_COLUMNS, file_format
+from shoal.spec.importer import file_format, parquet_message
 from shoal.spec.message import Message
 from shoal.spec.normalize import MAX_MESSAGE_BYTES, normalize
 from shoal.store import bulk_sql
@@ -205,26 +205,8 @@ def _parquet_chunks(path: Path) -> Iterator[_Chunk]:
 
 def _parquet_reader(path: Path, batch: pa.RecordBatch, first_row: int) -> Callable[[int], Any]:
     def raw_of(n: int) -> Any:
-        # The same decoding as shoal.spec.importer.parquet_rows, with bad JSON text reported
-        # instead of raised.
         row = batch.slice(n - first_row, 1).to_pylist()[0]
-        msg: dict[str, Any] = {}
-        for key, value in row.items():
-            if value is None:
-                continue
-            if key in JSON_OBJECT_COLUMNS and isinstance(value, str | bytes):
-                try:
-                    value = orjson.loads(value)
-                except orjson.JSONDecodeError as exc:
-                    raise MessageError(
-                        f"invalid JSON in {key}: {exc}",
-                        code="invalid_json",
-                        location=f"{path}:row {n}.{key}",
-                    ) from None
-            elif isinstance(value, datetime):
-                value = value.isoformat()
-            msg[key] = value
-        return msg
+        return parquet_message(row, where=f"{path}:row {n}")
 
     return raw_of
 
