@@ -414,27 +414,16 @@ def _fetch_events(
 ) -> dict[str, Any]:
     """Read the page's events from the log, outside the book lock."""
     from shoal.identity.extract import identifiers_of
-    from shoal.store.rows import SELECT_COLUMNS, rows_to_messages
 
     seqs: list[int] = body.pop("_seqs")
     profile_id: str = body.pop("_profile")
-    order = {seq: i for i, seq in enumerate(seqs)}
-    data: list[dict[str, Any]] = [{}] * len(seqs)
-    if seqs:
-        rows = (
-            profiles.store.con.cursor()
-            .execute(
-                f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ? AND seq IN "
-                "(SELECT unnest(?::BIGINT[]))",
-                [space, seqs],
-            )
-            .fetchall()
-        )
-        for message in rows_to_messages(rows):
-            properties = dict(message.properties)
-            if message.type in ("page", "screen") and message.name is not None:
-                properties.setdefault(f"{message.type}_name", message.name)
-            data[order[message.seq]] = {
+    data: list[dict[str, Any]] = []
+    for message in profiles.store.messages_at(space, seqs):
+        properties = dict(message.properties)
+        if message.type in ("page", "screen") and message.name is not None:
+            properties.setdefault(f"{message.type}_name", message.name)
+        data.append(
+            {
                 "external_ids": [
                     {"collection": "users", "type": t, "id": v, "encoding": "none"}
                     for t, v in identifiers_of(message)
@@ -448,4 +437,5 @@ def _fetch_events(
                 "event": message.event_name,
                 "related": {"users": [profile_id]},
             }
-    return {"data": [d for d in data if d], **body}
+        )
+    return {"data": data, **body}

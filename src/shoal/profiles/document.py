@@ -7,7 +7,6 @@ from typing import Any
 
 from shoal.profiles.book import Record
 from shoal.profiles.service import ProfileService
-from shoal.store.rows import SELECT_COLUMNS, rows_to_messages
 
 
 def _iso(at: datetime) -> str:
@@ -73,15 +72,7 @@ def profile_document(
         )[:events]
         seqs = [e.seq for e in latest]
         name = graph.name(record.id)
-    rows = (
-        service.store.con.cursor()
-        .execute(
-            f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ? AND seq IN "
-            "(SELECT unnest(?::BIGINT[])) ORDER BY timestamp DESC, seq DESC",
-            [space, seqs],
-        )
-        .fetchall()
-    )
+    latest_messages = service.store.messages_at(space, seqs)
     return {
         "profile_id": record.id,
         "name": name,
@@ -104,6 +95,6 @@ def profile_document(
                 "message_id": m.message_id,
                 "properties": m.properties,
             }
-            for m in rows_to_messages(rows)
+            for m in latest_messages
         ],
     }

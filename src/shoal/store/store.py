@@ -92,6 +92,21 @@ class Store:
         while rows := cur.fetchmany(10_000):
             yield from rows_to_messages(rows)
 
+    def messages_at(self, space: str, seqs: list[int]) -> list[Message]:
+        """The stored messages at these log positions, in the order of ``seqs``."""
+        if not seqs:
+            return []
+        rows = (
+            self.con.cursor()
+            .execute(
+                f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ? AND seq = ANY(?::BIGINT[])",
+                [space, seqs],
+            )
+            .fetchall()
+        )
+        found = {m.seq: m for m in rows_to_messages(rows)}
+        return [found[s] for s in seqs if s in found]
+
     def stats(self, space: str | None = None) -> dict[str, Any]:
         """Event counts; :meth:`ProfileService.stats` adds profiles and accounts."""
         cur = self.con.cursor()
