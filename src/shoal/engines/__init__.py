@@ -127,6 +127,7 @@ class Engine(Protocol):
 ENGINES: dict[str, str] = {
     "reference": "shoal.engines.reference:ReferenceEngine",
     "duckdb": "shoal.engines.sql.duckdb_engine:DuckDBEngine",
+    "realtime": "shoal.engines.realtime.engine:RealtimeEngine",
 }
 
 

@@ -15,10 +15,10 @@ were then (:class:`~shoal.engines.universe.Timeline`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from shoal.engines import Failure, Members, Outcome, Request, Values
 from shoal.engines import values as V
@@ -26,7 +26,7 @@ from shoal.engines.universe import Account, Event, Profile, Timeline, World
 from shoal.lang import ast
 from shoal.spec.message import Message
 
-__all__ = ["ReferenceEngine", "Session"]
+__all__ = ["Ctx", "Evaluator", "Reader", "ReferenceEngine", "Session"]
 
 _TICK = timedelta(microseconds=1)
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
@@ -82,7 +82,7 @@ class Session:
         names = self._names(world, request.definition.target)
         if request.definition.kind == "audience":
             return Members(tuple(sorted(names[key] for key in result)))
-        return Values({names[key]: _jsonable(v) for key, v in result.items() if v is not None})
+        return Values({names[key]: V.jsonable(v) for key, v in result.items() if v is not None})
 
     @staticmethod
     def _names(world: World, target: str) -> dict[str, str]:
@@ -101,11 +101,11 @@ class Session:
     def _evaluate(self, request: Request, now: datetime) -> _Result:
         world = self.timeline.world(now)
         definition = request.definition
-        ev = _Evaluator(self, world, now)
+        ev = Evaluator(self, now)
         out: _Result = {}
         if definition.target == "accounts":
             for gid, account in world.accounts.items():
-                value = ev.eval(definition.body, _Ctx(account=account))
+                value = ev.eval(definition.body, Ctx(account=account))
                 if definition.kind == "audience":
                     if value is True:
                         out[gid] = True
@@ -115,7 +115,7 @@ class Session:
         for pid, profile in world.profiles.items():
             if not profile.is_user(request.include_anonymous):
                 continue
-            value = ev.eval(definition.body, _Ctx(profile=profile))
+            value = ev.eval(definition.body, Ctx(profile=profile))
             if definition.kind == "audience":
                 if value is True:
                     out[pid] = True
@@ -204,33 +204,36 @@ class Session:
                 yield from self._durations(node.key, seen)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return V.iso(value)
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 @dataclass(frozen=True, slots=True)
-class _Ctx:
+class Ctx:
     """Where an expression is evaluated: a profile, an account, and the enclosing events."""
 
     profile: Profile | None = None
     account: Account | None = None
     events: tuple[Event, ...] = ()
 
-    def inner(self, event: Event) -> _Ctx:
-        return _Ctx(self.profile, self.account, (*self.events, event))
+    def inner(self, event: Event) -> Ctx:
+        return Ctx(self.profile, self.account, (*self.events, event))
 
 
-class _Evaluator:
-    def __init__(self, session: Session, world: World, now: datetime) -> None:
+class Reader(Protocol):
+    """What an :class:`Evaluator` asks of its caller: the definitions it may read by key, and
+    their values as an entity sees them at ``now`` (the real-time engine supplies its own)."""
+
+    @property
+    def requests(self) -> Mapping[str, Request]: ...
+
+    def read(self, name: str, now: datetime, entity: Profile | Account) -> Any: ...
+
+
+class Evaluator:
+    """One definition body on one profile or account at ``now``, SEMANTICS.md read literally."""
+
+    def __init__(self, session: Reader, now: datetime) -> None:
         self.session = session
-        self.world = world
         self.now = now
 
-    def eval(self, node: ast.Expr, ctx: _Ctx) -> Any:
+    def eval(self, node: ast.Expr, ctx: Ctx) -> Any:
         if isinstance(node, ast.Comparator):
             return self.comparator(node, ctx)
         if isinstance(node, ast.And):
@@ -243,18 +246,18 @@ class _Evaluator:
             return self.quantifier(node, ctx)
         return self.value(node, ctx)
 
-    def quantifier(self, node: ast.Any | ast.All, ctx: _Ctx) -> bool:
+    def quantifier(self, node: ast.Any | ast.All, ctx: Ctx) -> bool:
         account = ctx.account
         if account is None:
             return False  # the checker allows ANY/ALL only in ACCOUNTS definitions
-        results = [self.eval(node.operand, _Ctx(profile=u)) is True for u in account.users]
+        results = [self.eval(node.operand, Ctx(profile=u)) is True for u in account.users]
         if isinstance(node, ast.Any):
             return any(results)
         return bool(results) and all(results)
 
     # --- values ------------------------------------------------------------------------------
 
-    def value(self, node: ast.Value, ctx: _Ctx) -> Any:
+    def value(self, node: ast.Value, ctx: Ctx) -> Any:
         if isinstance(node, ast.Literal):
             return node.value
         if isinstance(node, ast.TraitRef):
@@ -274,7 +277,7 @@ class _Evaluator:
             return V.walk_path(event.message.context, node.path)
         return self.reduce(node, ctx)
 
-    def trait(self, node: ast.TraitRef, ctx: _Ctx) -> Any:
+    def trait(self, node: ast.TraitRef, ctx: Ctx) -> Any:
         # Inside where(), the trait of the profile that owns the event; else the profile's; for
         # an account outside ANY/ALL, the account's.
         entity: Profile | Account | None = ctx.events[-1].owner if ctx.events else ctx.profile
@@ -292,7 +295,7 @@ class _Evaluator:
 
     # --- streams -----------------------------------------------------------------------------
 
-    def stream(self, node: ast.EventStream, ctx: _Ctx) -> list[Event]:
+    def stream(self, node: ast.EventStream, ctx: Ctx) -> list[Event]:
         if node.source != "event":
             return []  # entity() streams come from a warehouse; messages hold none
         if ctx.events:
@@ -310,7 +313,7 @@ class _Evaluator:
             events = self.filter(flt, events, ctx)
         return events
 
-    def filter(self, flt: ast.Filter, events: list[Event], ctx: _Ctx) -> list[Event]:
+    def filter(self, flt: ast.Filter, events: list[Event], ctx: Ctx) -> list[Event]:
         if isinstance(flt, ast.Where):
             return [e for e in events if self.eval(flt.condition, ctx.inner(e)) is True]
         if isinstance(flt, ast.Within | ast.Between):
@@ -346,7 +349,7 @@ class _Evaluator:
 
     # --- reducers ----------------------------------------------------------------------------
 
-    def reduce(self, node: ast.Reducer, ctx: _Ctx) -> Any:
+    def reduce(self, node: ast.Reducer, ctx: Ctx) -> Any:
         events = self.stream(node.stream, ctx)
         if node.kind == "count":
             return len(events)
@@ -386,7 +389,7 @@ class _Evaluator:
 
     # --- comparators -------------------------------------------------------------------------
 
-    def comparator(self, node: ast.Comparator, ctx: _Ctx) -> bool:
+    def comparator(self, node: ast.Comparator, ctx: Ctx) -> bool:
         subject = self.value(node.subject, ctx)
         op = node.op
         if op == "exists":

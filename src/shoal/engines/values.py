@@ -25,6 +25,7 @@ __all__ = [
     "ends_with",
     "equals",
     "iso",
+    "jsonable",
     "none_of",
     "omits",
     "one_of",
@@ -96,6 +97,15 @@ def string_form(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def jsonable(value: Any) -> Any:
+    """A result as engines print it: dates as ISO-8601 UTC text, lists element by element."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def iso(value: datetime) -> str:

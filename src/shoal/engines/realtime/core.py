@@ -1,0 +1,421 @@
+"""The incremental core: messages and the passing of time in, changes out.
+
+:class:`Core` holds the live world (:mod:`.world`), the current result of every definition for
+every profile or account it has evaluated, who was ever a member of each audience, and a timer
+queue. Its two operations are the whole contract::
+
+    core.apply(messages, now)  -> [Change, ...]   # messages visible at now, then re-evaluate
+    core.advance(until)        -> [Change, ...]   # fire every timer due at or before until
+
+Nothing here does I/O or reads a clock: the caller says what time it is, so the same inputs
+always give the same changes (what replay after a crash relies on).
+
+Re-evaluation is exact, not approximate. A definition is evaluated for one entity with the
+reference evaluator's own code (:class:`~shoal.engines.reference.Evaluator`) over the retained
+events, so the only real-time-specific questions are *when* to evaluate and *what to keep*:
+
+* when: after a message that touches something the definition reads (:mod:`.routes`), after a
+  definition it reads changed for the same entity (in dependency order, within the same step),
+  and at every instant where time alone can flip it — an event time or a date value shifted by
+  one of its durations, and one microsecond either side (the clock's resolution), exactly the
+  instants the reference samples;
+* what: only events whose names some definition reads, and only as far back as the widest
+  window that reads them (:func:`.routes.horizons`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shoal.engines import Request
+from shoal.engines import values as V
+from shoal.engines.realtime.routes import Route, horizons, route
+from shoal.engines.realtime.world import LiveWorld
+from shoal.engines.reference import Ctx, Evaluator
+from shoal.engines.universe import Account, Profile
+from shoal.spec.message import Message
+
+__all__ = ["Change", "Core"]
+
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One definition's result for one entity changed at ``at``.
+
+    Audiences: ``old``/``new`` are ``True`` (member) or ``None``; computed traits: the values
+    (``None`` = absent). ``cause`` is the message id that caused it, or ``None`` when time did
+    (a window edge) or a merge retired the entity.
+    """
+
+    key: str
+    target: str
+    entity: str
+    """Profile id (users) or group id (accounts)."""
+    name: str
+    """The entity's output name at ``at`` (``user_id:ann``, ``group_id:acme``)."""
+    old: Any
+    new: Any
+    at: datetime
+    cause: str | None
+
+    @property
+    def kind(self) -> str:
+        if self.old is True and self.new is None:
+            return "exited"
+        if self.new is True and self.old is None:
+            return "entered"
+        return "changed"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | dict):
+        return json.dumps(a, sort_keys=True, default=str) == json.dumps(
+            b, sort_keys=True, default=str
+        )
+    return bool(a == b)
+
+
+class _Unit:
+    """One definition as the core runs it."""
+
+    __slots__ = ("accounts", "audience", "dependents", "order", "request", "route")
+
+    def __init__(self, request: Request, order: int, route: Route) -> None:
+        self.request = request
+        self.order = order
+        self.route = route
+        self.accounts = request.definition.target == "accounts"
+        self.audience = request.definition.kind == "audience"
+        self.dependents: list[_Unit] = []
+
+
+class Core:
+    """Live results of ``requests`` (in dependency order, see :func:`shoal.engines.plan`)."""
+
+    def __init__(self, requests: Sequence[Request]) -> None:
+        defined = {r.name: r.definition for r in requests}
+        self.requests: dict[str, Request] = {r.name: r for r in requests}
+        self.units = {
+            r.name: _Unit(r, i, route(r.definition, defined)) for i, r in enumerate(requests)
+        }
+        for unit in self.units.values():
+            for key in unit.route.reads:
+                self.units[key].dependents.append(unit)
+        read_events: set[str] = set()
+        self.horizons: dict[str, timedelta] = {}
+        for r in requests:
+            for name, reach in horizons(r.definition):
+                read_events.add(name)
+                self.horizons[name] = max(self.horizons.get(name, timedelta(0)), reach)
+        self.world = LiveWorld(read_events)
+        self.results: dict[str, dict[str, Any]] = {name: {} for name in self.units}
+        """Definition key → entity → current value (audiences: ``True`` for members only)."""
+        self.ever: dict[str, set[str]] = {
+            name: set() for name, u in self.units.items() if u.audience
+        }
+        """Audience key → entities that were members at some earlier instant."""
+        self.now: datetime | None = None
+        self._timers: list[tuple[datetime, int, str, str]] = []
+        self._due: dict[tuple[str, str], datetime] = {}
+        self._by_event: dict[str, list[_Unit]] = {}
+        for unit in self.units.values():
+            for name in unit.route.events:
+                self._by_event.setdefault(name, []).append(unit)
+        self._trait_readers = [u for u in self.units.values() if u.route.traits]
+        self._pending: list[Message] = []
+        """Messages from the future (``timestamp`` after now), applied when now reaches them."""
+
+    # --- the contract --------------------------------------------------------------------------
+
+    def apply(self, messages: Iterable[Message], now: datetime) -> list[Change]:
+        """Fold in messages received at ``now`` and re-evaluate what they touched at ``now``.
+
+        Timers due before ``now`` fire first. A message timestamped after ``now`` waits until
+        ``now`` reaches it (SEMANTICS: it is not yet visible).
+        """
+        changes = self.advance(now - _TICK) if self.now is not None else []
+        self.now = max(self.now, now) if self.now is not None else now
+        dirty: dict[tuple[str, str], str | None] = {}
+        for msg in messages:
+            if msg.timestamp > self.now:
+                heapq.heappush(self._timers, (msg.timestamp, -1, "", ""))
+                self._pending.append(msg)
+                continue
+            self._fold(msg, dirty, changes)
+        changes.extend(self._settle(dirty, self.now))
+        return changes
+
+    def advance(self, until: datetime) -> list[Change]:
+        """Move time forward to ``until``, firing every timer due at or before it in order."""
+        changes: list[Change] = []
+        while self._timers and self._timers[0][0] <= until:
+            at = self._timers[0][0]
+            dirty: dict[tuple[str, str], str | None] = {}
+            while self._timers and self._timers[0][0] == at:
+                _, order, key, entity = heapq.heappop(self._timers)
+                if order == -1:
+                    continue  # a future message became visible: handled below
+                if self._due.get((key, entity)) == at:
+                    del self._due[(key, entity)]
+                    dirty[(key, entity)] = None
+            self.now = at if self.now is None else max(self.now, at)
+            ready = [m for m in self._pending if m.timestamp <= at]
+            if ready:
+                self._pending = [m for m in self._pending if m.timestamp > at]
+                for msg in sorted(ready, key=lambda m: (m.timestamp, m.received_at, m.message_id)):
+                    self._fold(msg, dirty, changes)
+            changes.extend(self._settle(dirty, at))
+        if self.now is None or until > self.now:
+            self.now = until
+        return changes
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def value(self, key: str, entity: str) -> Any:
+        return self.results[key].get(entity)
+
+    def name_of(self, key: str, entity: str) -> str:
+        if self.units[key].accounts:
+            return f"group_id:{entity}"
+        profile = self.world.profiles.get(entity)
+        return profile.name if profile is not None else entity
+
+    def next_timer(self) -> datetime | None:
+        """When :meth:`advance` next has work to do (None: nothing scheduled)."""
+        while self._timers:
+            at, order, key, entity = self._timers[0]
+            if order == -1 or self._due.get((key, entity)) == at:
+                return at
+            heapq.heappop(self._timers)  # superseded by a later evaluation
+        return None
+
+    def state_size(self) -> dict[str, int]:
+        """Counts that bound the memory the core holds."""
+        return {
+            "profiles": len(self.world.profiles),
+            "accounts": len(self.world.accounts),
+            "events": sum(len(p.events) for p in self.world.profiles.values()),
+            "results": sum(len(r) for r in self.results.values()),
+            "timers": len(self._due),
+            "pending": len(self._pending),
+        }
+
+    # --- folding messages ----------------------------------------------------------------------
+
+    def _fold(
+        self, msg: Message, dirty: dict[tuple[str, str], str | None], out: list[Change]
+    ) -> None:
+        applied = self.world.apply(msg)
+        pid = applied.profile
+        if pid is None:
+            return
+        cause = msg.message_id
+        for gone, name in applied.merged.items():
+            out.extend(self._retire(gone, name, pid, msg.timestamp))
+        touched: list[_Unit] = []
+        if applied.merged or applied.became_user:
+            touched = [u for u in self.units.values() if not u.accounts]
+        else:
+            if applied.event is not None:
+                touched.extend(self._by_event.get(applied.event, ()))
+            if applied.traits:
+                touched.extend(self._trait_readers)
+        for unit in touched:
+            if unit.accounts:
+                for gid in self.world.links.get(pid, ()):
+                    dirty.setdefault((unit.request.name, gid), cause)
+            else:
+                dirty.setdefault((unit.request.name, pid), cause)
+        linked = self.world.links.get(pid, set())
+        if applied.account is not None:
+            linked = linked | {applied.account}
+        if linked and (applied.merged or applied.became_user or applied.account is not None):
+            for unit in self.units.values():
+                if unit.accounts:
+                    for gid in linked:
+                        dirty.setdefault((unit.request.name, gid), cause)
+        if applied.event is not None:
+            self.world.prune(pid, self.horizons, self.now or msg.timestamp)
+
+    def _retire(self, gone: str, name: str, kept: str, at: datetime) -> Iterator[Change]:
+        """A merge folded profile ``gone`` into ``kept``: ``gone``'s results end, its past
+        memberships become ``kept``'s (SEMANTICS: a merged history is one history)."""
+        for key, unit in self.units.items():
+            if unit.accounts:
+                continue
+            if key in self.ever and gone in self.ever[key]:
+                self.ever[key].discard(gone)
+                self.ever[key].add(kept)
+            old = self.results[key].pop(gone, None)
+            self._due.pop((key, gone), None)
+            if old is not None:
+                yield Change(key, "users", gone, name, old, None, at, None)
+
+    # --- evaluating ----------------------------------------------------------------------------
+
+    def _settle(self, dirty: dict[tuple[str, str], str | None], now: datetime) -> list[Change]:
+        """Evaluate the dirty (definition, entity) pairs at ``now`` in dependency order; a
+        changed result dirties its readers for the same entity (and the accounts it is linked
+        to), which come later in the order, so one pass settles everything."""
+        changes: list[Change] = []
+        queue: list[tuple[int, str, str]] = []
+        causes: dict[tuple[str, str], str | None] = {}
+        for (key, entity), cause in dirty.items():
+            heapq.heappush(queue, (self.units[key].order, key, entity))
+            causes[(key, entity)] = cause
+        seen: set[tuple[str, str]] = set()
+        while queue:
+            _, key, entity = heapq.heappop(queue)
+            if (key, entity) in seen:
+                continue
+            seen.add((key, entity))
+            unit = self.units[key]
+            cause = causes.get((key, entity))
+            old = self.results[key].get(entity)
+            new = self._evaluate(unit, entity, now)
+            if new is None:
+                self.results[key].pop(entity, None)
+            else:
+                self.results[key][entity] = new
+            if unit.audience and new is True:
+                self.ever[key].add(entity)
+            self._schedule(unit, entity, now)
+            if _same(old, new):
+                continue
+            target = "accounts" if unit.accounts else "users"
+            changes.append(
+                Change(key, target, entity, self.name_of(key, entity), old, new, now, cause)
+            )
+            for reader in unit.dependents:
+                if reader.accounts == unit.accounts:
+                    heapq.heappush(queue, (reader.order, reader.request.name, entity))
+                    causes.setdefault((reader.request.name, entity), cause)
+            if not unit.accounts:
+                for reader in self.units.values():
+                    if reader.accounts and key in reader.route.reads:
+                        for gid in self.world.links.get(entity, ()):
+                            heapq.heappush(queue, (reader.order, reader.request.name, gid))
+                            causes.setdefault((reader.request.name, gid), cause)
+        return changes
+
+    def _evaluate(self, unit: _Unit, entity: str, now: datetime) -> Any:
+        definition = unit.request.definition
+        evaluator = Evaluator(_Reader(self, now), now)
+        if unit.accounts:
+            account = self.world.accounts.get(entity)
+            if account is None:
+                return None
+            value = evaluator.eval(definition.body, Ctx(account=account))
+        else:
+            profile = self.world.profiles.get(entity)
+            if profile is None or not profile.is_user(unit.request.include_anonymous):
+                return None
+            value = evaluator.eval(definition.body, Ctx(profile=profile))
+        if unit.audience:
+            return True if value is True else None
+        return value
+
+    # --- timers --------------------------------------------------------------------------------
+
+    def _schedule(self, unit: _Unit, entity: str, now: datetime) -> None:
+        """Queue the next instant after ``now`` where time alone could change the result."""
+        key = unit.request.name
+        nxt = self._next_edge(unit, entity, now)
+        if nxt is None:
+            self._due.pop((key, entity), None)
+            return
+        if self._due.get((key, entity)) == nxt:
+            return
+        self._due[(key, entity)] = nxt
+        heapq.heappush(self._timers, (nxt, unit.order, key, entity))
+
+    def _next_edge(self, unit: _Unit, entity: str, now: datetime) -> datetime | None:
+        spans = unit.route.spans
+        if len(spans) == 1 and not unit.route.dates:
+            return None  # no duration relative to now: only messages change it
+        profiles = self._profiles_of(unit, entity)
+        best: datetime | None = None
+        for profile in profiles:
+            times = [e.ts for e in profile.events if e.message.event_name in unit.route.events]
+            for span in spans:
+                if span == timedelta(0):
+                    continue
+                # The first event whose edge (ts + span, plus a tick) is still ahead.
+                i = bisect.bisect_right(times, now - span - _TICK) if times else 0
+                for ts in times[i : i + 1]:
+                    best = _earliest(best, ts + span, now)
+        if unit.route.dates:
+            for moment in self._dates(unit, entity, profiles):
+                for span in spans:
+                    best = _earliest(best, moment + span, now)
+                    best = _earliest(best, moment - span, now)
+        return best
+
+    def _profiles_of(self, unit: _Unit, entity: str) -> list[Profile]:
+        if unit.accounts:
+            account = self.world.accounts.get(entity)
+            return list(account.users) if account is not None else []
+        profile = self.world.profiles.get(entity)
+        return [profile] if profile is not None else []
+
+    def _dates(self, unit: _Unit, entity: str, profiles: list[Profile]) -> Iterator[datetime]:
+        for profile in profiles:
+            yield from V.dates_in(profile.traits)
+            for event in profile.events:
+                yield from V.dates_in(event.message.properties)
+                yield from V.dates_in(event.message.context)
+        if unit.accounts:
+            account = self.world.accounts.get(entity)
+            if account is not None:
+                yield from V.dates_in(account.traits)
+        # Values of the definitions it reads (a computed trait holding a date).
+        for key in unit.route.reads:
+            for profile in profiles:
+                yield from V.dates_in(self.results[key].get(profile.pid))
+            if unit.accounts:
+                yield from V.dates_in(self.results[key].get(entity))
+
+
+def _earliest(best: datetime | None, edge: datetime, now: datetime) -> datetime | None:
+    """Fold ``edge`` and the instants a tick either side of it into ``best``: the earliest
+    instant after ``now`` among them."""
+    for at in (edge - _TICK, edge, edge + _TICK):
+        if at > now and (best is None or at < best):
+            best = at
+    return best
+
+
+class _Reader:
+    """The core as the evaluator's :class:`~shoal.engines.reference.Reader`: a definition read
+    by key is its current value; an audience is ``false`` for a former member."""
+
+    __slots__ = ("core", "now")
+
+    def __init__(self, core: Core, now: datetime) -> None:
+        self.core = core
+        self.now = now
+
+    @property
+    def requests(self) -> Mapping[str, Request]:
+        return self.core.requests
+
+    def read(self, name: str, now: datetime, entity: Profile | Account) -> Any:
+        key = entity.group_id if isinstance(entity, Account) else entity.pid
+        value = self.core.results[name].get(key)
+        if not self.core.units[name].audience:
+            return value
+        if value is True:
+            return True
+        return False if key in self.core.ever[name] else None

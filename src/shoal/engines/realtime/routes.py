@@ -1,0 +1,126 @@
+"""What each definition reads, decided once from its syntax tree: the routing table.
+
+The real-time engine re-evaluates a definition for a profile only when something it reads has
+changed (an event name it streams, a custom trait, a definition it reads by key, the profile's
+set of identifiers or accounts) or when time alone can change its result (a window edge, a date
+comparator). Everything here is static analysis of the checked tree: pure, no state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shoal.lang import ast
+
+__all__ = ["UNBOUNDED", "Route", "horizons", "route"]
+
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+UNBOUNDED: timedelta = timedelta.max
+"""Horizon of a stream whose events can matter at any age (no window relative to now)."""
+
+
+def duration(node: ast.Duration) -> timedelta:
+    """Days are 24 hours: no calendar or time-zone logic (SEMANTICS "Time")."""
+    return timedelta(seconds=node.amount * _UNIT_SECONDS[node.unit])
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The inputs of one definition."""
+
+    events: frozenset[str]
+    """Event names any of its streams read (``event('X')``)."""
+    traits: bool
+    """Whether it reads a custom trait (a ``trait()`` key that is not a definition)."""
+    reads: frozenset[str]
+    """Keys of the definitions it reads with ``trait()``."""
+    spans: tuple[timedelta, ...]
+    """Durations measured from now (windows, sessions, date comparators), with zero: a result
+    can change without a new message only at an event time or a date value shifted by one."""
+    dates: bool
+    """Whether a date comparator relative to now reads values: then dates found in traits,
+    properties and context are edges too."""
+
+
+_NOW_DATE_OPS = frozenset({"within_last", "within_next", "before_last", "after_next"})
+
+
+def route(definition: ast.Definition, defined: Mapping[str, ast.Definition]) -> Route:
+    """The routing entry of ``definition``; ``defined`` holds every definition by key."""
+    events: set[str] = set()
+    traits = False
+    reads: set[str] = set()
+    spans = {timedelta(0)}
+    dates = False
+    for node in ast.walk(definition):
+        if isinstance(node, ast.EventStream) and node.source == "event":
+            events.add(node.name)
+        elif isinstance(node, ast.TraitRef):
+            if node.key in defined:
+                reads.add(node.key)
+            else:
+                traits = True
+        elif isinstance(node, ast.Within) and not node.parent:
+            spans.add(duration(node.duration))
+        elif isinstance(node, ast.Between) and not node.parent:
+            spans.update((duration(node.start), duration(node.end)))
+        elif isinstance(node, ast.ExpiresAfter):
+            spans.add(duration(node.duration))
+        elif isinstance(node, ast.Comparator):
+            for arg in node.args:
+                if isinstance(arg, ast.Duration):
+                    spans.add(duration(arg))
+            if node.op in _NOW_DATE_OPS:
+                dates = True
+    return Route(
+        events=frozenset(events),
+        traits=traits,
+        reads=frozenset(reads),
+        spans=tuple(sorted(spans)),
+        dates=dates,
+    )
+
+
+def horizons(definition: ast.Definition) -> Iterator[tuple[str, timedelta]]:
+    """(event name, how far back from now an event of that name can still matter).
+
+    A stream with a window relative to now (``within``/``between`` without ``parent:``) only
+    ever holds events inside it, so older ones can be dropped for good: now only grows. A stream
+    nested in another's ``where`` with a ``parent:`` window reaches that far past its parent's
+    own horizon; any other stream (no window, or nested without one) can reach all history.
+    """
+    yield from _horizons(definition.body, None)
+
+
+def _horizons(node: ast.Node, outer: timedelta | None) -> Iterator[tuple[str, timedelta]]:
+    if isinstance(node, ast.EventStream):
+        reach = _reach(node, outer)
+        if node.source == "event":
+            yield node.name, reach
+        for flt in node.filters:
+            if isinstance(flt, ast.Where):
+                yield from _horizons(flt.condition, reach)
+        return
+    for child in ast.children(node):
+        yield from _horizons(child, outer)
+
+
+def _reach(stream: ast.EventStream, outer: timedelta | None) -> timedelta:
+    best = UNBOUNDED
+    for flt in stream.filters:
+        if isinstance(flt, ast.Within | ast.Between):
+            spans = (
+                (duration(flt.duration),)
+                if isinstance(flt, ast.Within)
+                else (duration(flt.start), duration(flt.end))
+            )
+            if not flt.parent:
+                best = min(best, max(spans))
+            elif outer is not None and outer != UNBOUNDED:
+                # A child is at most hi after its parent, and never after now: its parent's
+                # horizon bounds it (children before their parent never count).
+                best = min(best, outer)
+    return best

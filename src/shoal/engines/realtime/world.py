@@ -1,0 +1,186 @@
+"""The live profiles and accounts, updated one message at a time.
+
+The same objects the reference evaluator walks (:class:`~shoal.engines.universe.Profile`,
+:class:`~shoal.engines.universe.Account`), kept current instead of rebuilt: an identity graph fed
+in SEMANTICS order, each profile's events (only names some definition reads, in event order),
+and traits folded by event time per key, so a late identify or a merge still leaves the latest
+value (or the latest removal) in place. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from shoal.engines.universe import USER_ID_TYPES, Account, Event, Profile
+from shoal.identity import DEFAULT_RULES, IdentityGraph, IdentityRules, apply_message, group_id_of
+from shoal.identity.resolve import message_order
+from shoal.spec.message import Message
+
+__all__ = ["Applied", "LiveWorld"]
+
+#: The sort key of a message: SEMANTICS order (time, receivedAt, messageId).
+Order = tuple[datetime, datetime, str]
+_REMOVED = object()
+
+
+@dataclass(slots=True)
+class Applied:
+    """What one message changed."""
+
+    profile: str | None = None
+    """The canonical profile it belongs to (None: no usable identifier)."""
+    event: str | None = None
+    """The event name it added to the profile (only names some definition reads)."""
+    traits: bool = False
+    """Whether the profile's custom traits changed."""
+    became_user: bool = False
+    """Whether the profile's identifier types changed (it may enter a USERS universe)."""
+    merged: dict[str, str] = field(default_factory=dict)
+    """Profiles absorbed into ``profile`` by this message, with the names they had."""
+    account: str | None = None
+    """The account a group call touched (traits or a new link)."""
+
+
+@dataclass(slots=True)
+class _Traits:
+    """Per key: the order of the call that set it last, and its value (or a removal)."""
+
+    by_key: dict[str, tuple[Order, Any]] = field(default_factory=dict)
+
+    def fold(self, order: Order, update: dict[str, Any], into: dict[str, Any]) -> bool:
+        changed = False
+        for key, value in update.items():
+            held = self.by_key.get(key)
+            if held is not None and held[0] > order:
+                continue  # a later call already decided this key
+            self.by_key[key] = (order, _REMOVED if value is None else value)
+            changed |= self._settle(key, into)
+        return changed
+
+    def absorb(self, other: _Traits, into: dict[str, Any]) -> bool:
+        changed = False
+        for key, held in other.by_key.items():
+            mine = self.by_key.get(key)
+            if mine is None or held[0] > mine[0]:
+                self.by_key[key] = held
+                changed |= self._settle(key, into)
+        return changed
+
+    def _settle(self, key: str, into: dict[str, Any]) -> bool:
+        value = self.by_key[key][1]
+        if value is _REMOVED:
+            return into.pop(key, _REMOVED) is not _REMOVED
+        before = into.get(key, _REMOVED)
+        into[key] = value
+        return before is _REMOVED or before != value or type(before) is not type(value)
+
+
+class LiveWorld:
+    """Profiles by canonical id and accounts by group id, as of the messages applied so far."""
+
+    def __init__(self, read_events: Iterable[str], rules: IdentityRules = DEFAULT_RULES) -> None:
+        self.read_events = frozenset(read_events)
+        self.graph = IdentityGraph(rules)
+        self.profiles: dict[str, Profile] = {}
+        self.accounts: dict[str, Account] = {}
+        self.links: dict[str, set[str]] = {}
+        """Profile id → the group ids it is linked to."""
+        self._traits: dict[str, _Traits] = {}
+        self._account_traits: dict[str, _Traits] = {}
+        self._orders: dict[str, list[Order]] = {}
+        """Profile id → the order keys of its events (parallel to ``Profile.events``)."""
+
+    def is_user(self, pid: str, include_anonymous: bool) -> bool:
+        profile = self.profiles.get(pid)
+        return profile is not None and profile.is_user(include_anonymous)
+
+    def apply(self, msg: Message) -> Applied:
+        """Fold one message in; messages should come in SEMANTICS order (late ones still land by
+        their time, but identity resolution sees them in arrival order)."""
+        out = Applied()
+        before = len(self.graph.merges)
+        owner = apply_message(self.graph, msg)
+        if owner is None:
+            return out
+        pid = self.graph.canonical(owner)
+        out.profile = pid
+        for merge in self.graph.merges[before:]:
+            absorbed = merge.absorbed
+            kept = self.graph.canonical(merge.kept)
+            if absorbed in self.profiles:
+                out.merged[absorbed] = self.profiles[absorbed].name
+                self._absorb(kept, absorbed)
+        profile = self.profiles.get(pid)
+        types = frozenset(t for t, _ in self.graph.pairs(pid))
+        if profile is None:
+            profile = self.profiles[pid] = Profile(pid, self.graph.name(pid), types)
+            self._traits[pid] = _Traits()
+            self._orders[pid] = []
+            out.became_user = True
+        elif types != profile.id_types:
+            profile.id_types = types
+            out.became_user = True
+        # Any new identifier may rename the profile (SEMANTICS "Output form").
+        profile.name = self.graph.name(pid)
+        order = message_order(msg)
+        name = msg.event_name
+        if name is not None:
+            if name in self.read_events:
+                at = bisect.bisect_right(self._orders[pid], order)
+                self._orders[pid].insert(at, order)
+                profile.events.insert(at, Event(msg, profile))
+                out.event = name
+        elif msg.type == "identify":
+            out.traits = self._traits[pid].fold(order, msg.traits, profile.traits)
+        group_id = group_id_of(msg)
+        if group_id is not None:
+            account = self.accounts.get(group_id)
+            if account is None:
+                account = self.accounts[group_id] = Account(group_id)
+                self._account_traits[group_id] = _Traits()
+            self._account_traits[group_id].fold(order, msg.traits, account.traits)
+            if profile not in account.users:
+                account.users.append(profile)
+                self.links.setdefault(pid, set()).add(group_id)
+            out.account = group_id
+        return out
+
+    def _absorb(self, kept_id: str, gone_id: str) -> None:
+        gone = self.profiles.pop(gone_id)
+        kept = self.profiles[kept_id]
+        orders = self._orders[kept_id]
+        for order, event in zip(self._orders.pop(gone_id), gone.events, strict=True):
+            at = bisect.bisect_right(orders, order)
+            orders.insert(at, order)
+            kept.events.insert(at, Event(event.message, kept))
+        self._traits[kept_id].absorb(self._traits.pop(gone_id), kept.traits)
+        kept.id_types = frozenset(t for t, _ in self.graph.pairs(kept_id))
+        for group_id in self.links.pop(gone_id, set()):
+            users = self.accounts[group_id].users
+            users.remove(gone)
+            if kept not in users:
+                users.append(kept)
+            self.links.setdefault(kept_id, set()).add(group_id)
+
+    def prune(self, pid: str, horizons: dict[str, timedelta], now: datetime) -> int:
+        """Drop the profile's events no definition can read again at ``now`` or later."""
+        profile = self.profiles[pid]
+        keep: list[int] = []
+        for i, event in enumerate(profile.events):
+            reach = horizons.get(event.message.event_name or "")
+            if reach is None or (reach != timedelta.max and event.ts < now - reach):
+                continue
+            keep.append(i)
+        dropped = len(profile.events) - len(keep)
+        if dropped:
+            orders = self._orders[pid]
+            profile.events[:] = [profile.events[i] for i in keep]
+            orders[:] = [orders[i] for i in keep]
+        return dropped
+
+    def user_types(self, pid: str) -> frozenset[str]:
+        return self.profiles[pid].id_types & USER_ID_TYPES
