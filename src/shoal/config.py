@@ -37,6 +37,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dedupe_hours", int, 48, "How long a messageId is remembered for deduplication."),
     Setting("max_commit_rows", int, 50_000, "Most events the writer commits in one transaction."),
     Setting("log_level", str, "info", "Log level: debug, info, warning or error."),
+    Setting(
+        "definitions",
+        Path,
+        None,
+        "YAML or TOML file of audiences and computed traits `shoal serve` keeps live.",
+    ),
+    Setting(
+        "checkpoint_seconds",
+        int,
+        30,
+        "How often the real-time engine checkpoints its state (restart replays from there).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -54,6 +66,8 @@ class Settings:
     dedupe_hours: int = 48
     max_commit_rows: int = 50_000
     log_level: str = "info"
+    definitions: Path | None = None
+    checkpoint_seconds: int = 30
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with every non-None value in ``values`` applied (CLI flags)."""

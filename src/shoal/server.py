@@ -97,10 +97,22 @@ def run_server(
     from shoal.profiles.service import ProfileService
 
     _Server = _server_class()
+    from shoal.compute.service import ComputeService
     from shoal.store.store import Store
 
     store = Store(settings, clock or SystemClock())
     service = ProfileService(store)
+    try:
+        compute = ComputeService(
+            store,
+            store.clock,
+            definitions=settings.definitions,
+            checkpoint_seconds=settings.checkpoint_seconds,
+        )
+    except BaseException:
+        store.close()  # a bad definitions file: nothing served, nothing changed
+        raise
+    compute.start()
     admin_token = secrets.token_urlsafe(32)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -111,7 +123,9 @@ def run_server(
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     info = ServerInfo(url=f"http://{shown}:{port}", pid=os.getpid(), admin_token=admin_token)
     _write_server_info(settings.data, info)
-    app = create_app(service, admin_token=admin_token, bench_endpoints=bench_endpoints)
+    app = create_app(
+        service, admin_token=admin_token, bench_endpoints=bench_endpoints, compute=compute
+    )
     config = uvicorn.Config(
         app,
         log_level=settings.log_level,
@@ -126,5 +140,6 @@ def run_server(
     finally:
         with contextlib.suppress(FileNotFoundError):
             (settings.data / SERVER_FILE).unlink()
+        compute.close()
         store.close()
         log.info("stopped; every acknowledged event is committed")

@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from shoal.api.responses import json_response
-from shoal.errors import AuthError, NotFoundError
+from shoal.compute.service import ComputeService
+from shoal.errors import AuthError, NotFoundError, UserError
 from shoal.profiles.document import parse_identifier, profile_document
 from shoal.profiles.service import ProfileService
 from shoal.spec.importer import parse_jsonl_chunk
@@ -25,7 +26,9 @@ class NewSpace(BaseModel):
     name: str = Field(description="Lower-case letters, digits, '-' or '_'; at most 63.")
 
 
-def build_router(service: ProfileService, admin_token: str) -> APIRouter:
+def build_router(
+    service: ProfileService, admin_token: str, compute: ComputeService | None = None
+) -> APIRouter:
     router = APIRouter(prefix="/admin", tags=["Admin API"])
     store = service.store
 
@@ -115,5 +118,57 @@ def build_router(service: ProfileService, admin_token: str) -> APIRouter:
         if deletion is None:
             raise NotFoundError("profile was not found", code="profile_not_found", location=id)
         return json_response(deletion.to_dict())
+
+    def live() -> ComputeService:
+        if compute is None:
+            raise NotFoundError(
+                "this server keeps no definitions live (start it with --definitions FILE)",
+                code="no_definitions",
+                location="definitions",
+            )
+        return compute
+
+    @router.get(
+        "/spaces/{space}/definitions",
+        summary="The live audiences and computed traits of a space",
+        tags=["Real-time"],
+    )
+    async def definitions(request: Request, space: str) -> Response:
+        check(request)
+        return json_response({"definitions": live().definitions(space_named(space))})
+
+    @router.get(
+        "/spaces/{space}/members/{key}",
+        summary="Current members of an audience, or values of a computed trait, by profile name",
+        tags=["Real-time"],
+    )
+    async def members(request: Request, space: str, key: str) -> Response:
+        check(request)
+        return json_response({"key": key, "members": live().members(space_named(space), key)})
+
+    @router.get(
+        "/spaces/{space}/changes",
+        summary="The change log: entries, exits and value changes, oldest first",
+        description="`after` is the last `seq` already seen; `wait` (seconds, at most 30) holds "
+        "the request open until a newer change exists (long polling).",
+        tags=["Real-time"],
+    )
+    async def changes(
+        request: Request,
+        space: str,
+        key: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+        wait: float = 0.0,
+    ) -> Response:
+        check(request)
+        engine = live()
+        name = space_named(space)
+        if not 1 <= limit <= 10_000:
+            raise UserError("limit must be 1..10000", code="invalid_limit", location="query:limit")
+        found = await asyncio.to_thread(
+            engine.changes, name, key=key, after=after, limit=limit, wait=min(max(wait, 0.0), 30.0)
+        )
+        return json_response({"changes": found})
 
     return router

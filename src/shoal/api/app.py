@@ -7,11 +7,16 @@ from fastapi import FastAPI
 from shoal import __version__
 from shoal.api import admin, profiles, tracking
 from shoal.api.errors import install_error_handlers
+from shoal.compute.service import ComputeService
 from shoal.profiles.service import ProfileService
 
 
 def create_app(
-    service: ProfileService, *, admin_token: str, bench_endpoints: bool = False
+    service: ProfileService,
+    *,
+    admin_token: str,
+    bench_endpoints: bool = False,
+    compute: ComputeService | None = None,
 ) -> FastAPI:
     """One app: the Tracking API, the Profile API and the admin API the CLI uses."""
     store = service.store
@@ -28,5 +33,5 @@ def create_app(
     install_error_handlers(app)
     app.include_router(tracking.build_router(store, parse_only_endpoint=bench_endpoints))
     app.include_router(profiles.build_router(service))
-    app.include_router(admin.build_router(service, admin_token))
+    app.include_router(admin.build_router(service, admin_token, compute))
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,6 +26,14 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[
             str | None, typer.Option(help="debug, info, warning or error [SHOAL_LOG_LEVEL].")
         ] = None,
+        definitions: Annotated[
+            Path | None,
+            typer.Option(
+                "--definitions",
+                help="YAML/TOML file of audiences and computed traits to keep live; reloaded "
+                "when it changes [SHOAL_DEFINITIONS].",
+            ),
+        ] = None,
         bench_endpoints: Annotated[
             bool,
             typer.Option(
@@ -37,7 +46,9 @@ def register(app: typer.Typer) -> None:
         """Serve the Segment-compatible Tracking API (and the admin API the CLI uses)."""
         from shoal.server import read_server_info, run_server
 
-        conf = settings(config, data=data, host=host, port=port, log_level=log_level)
+        conf = settings(
+            config, data=data, host=host, port=port, log_level=log_level, definitions=definitions
+        )
         logging.basicConfig(
             level=conf.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",

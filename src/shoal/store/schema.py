@@ -45,6 +45,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " identifiers JSON NOT NULL, events_deleted BIGINT NOT NULL, suppressed BOOLEAN NOT NULL,"
         " deleted_at TIMESTAMPTZ NOT NULL)",
     ),
+    (
+        # The real-time engine's change log (docs/realtime.md) and the clock ticks it replays.
+        "CREATE TABLE changes (space VARCHAR NOT NULL, seq BIGINT NOT NULL, key VARCHAR NOT NULL,"
+        " target VARCHAR NOT NULL, entity VARCHAR NOT NULL, name VARCHAR NOT NULL,"
+        " kind VARCHAR NOT NULL, old JSON, new JSON, cause VARCHAR,"
+        " changed_at TIMESTAMPTZ NOT NULL, event_seq BIGINT NOT NULL, PRIMARY KEY (space, seq))",
+        "CREATE TABLE realtime_ticks (space VARCHAR NOT NULL, tick BIGINT NOT NULL,"
+        " event_seq BIGINT NOT NULL, until TIMESTAMPTZ NOT NULL, PRIMARY KEY (space, tick))",
+    ),
 )
 """Each entry is one schema version; never edit a released entry, append a new one."""
 

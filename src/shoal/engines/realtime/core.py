@@ -90,12 +90,14 @@ def _same(a: Any, b: Any) -> bool:
 class _Unit:
     """One definition as the core runs it."""
 
-    __slots__ = ("accounts", "audience", "dependents", "order", "request", "route")
+    __slots__ = ("accounts", "audience", "dependents", "order", "request", "route", "since")
 
-    def __init__(self, request: Request, order: int, route: Route) -> None:
+    def __init__(self, request: Request, order: int, route: Route, since: datetime | None) -> None:
         self.request = request
         self.order = order
         self.route = route
+        self.since = since
+        """Events before this instant do not count (a definition created without history)."""
         self.accounts = request.definition.target == "accounts"
         self.audience = request.definition.kind == "audience"
         self.dependents: list[_Unit] = []
@@ -104,11 +106,17 @@ class _Unit:
 class Core:
     """Live results of ``requests`` (in dependency order, see :func:`shoal.engines.plan`)."""
 
-    def __init__(self, requests: Sequence[Request]) -> None:
+    def __init__(
+        self, requests: Sequence[Request], *, since: Mapping[str, datetime] | None = None
+    ) -> None:
+        """``since``: per definition key, the instant before which events do not count for it
+        (``includeHistoricalData: false`` or ``backfillEventDataDays``)."""
         defined = {r.name: r.definition for r in requests}
+        since = since or {}
         self.requests: dict[str, Request] = {r.name: r for r in requests}
         self.units = {
-            r.name: _Unit(r, i, route(r.definition, defined)) for i, r in enumerate(requests)
+            r.name: _Unit(r, i, route(r.definition, defined), since.get(r.name))
+            for i, r in enumerate(requests)
         }
         for unit in self.units.values():
             for key in unit.route.reads:
@@ -317,11 +325,15 @@ class Core:
             account = self.world.accounts.get(entity)
             if account is None:
                 return None
+            if unit.since is not None:
+                account = _account_since(account, unit.since)
             value = evaluator.eval(definition.body, Ctx(account=account))
         else:
             profile = self.world.profiles.get(entity)
             if profile is None or not profile.is_user(unit.request.include_anonymous):
                 return None
+            if unit.since is not None:
+                profile = _profile_since(profile, unit.since)
             value = evaluator.eval(definition.body, Ctx(profile=profile))
         if unit.audience:
             return True if value is True else None
@@ -386,6 +398,20 @@ class Core:
                 yield from V.dates_in(self.results[key].get(profile.pid))
             if unit.accounts:
                 yield from V.dates_in(self.results[key].get(entity))
+
+
+def _profile_since(profile: Profile, since: datetime) -> Profile:
+    """The profile as a definition created at ``since`` without history sees it: the same
+    identity and traits, only the events from ``since`` on."""
+    view = Profile(profile.pid, profile.name, profile.id_types, profile.traits)
+    view.events = [e for e in profile.events if e.ts >= since]
+    return view
+
+
+def _account_since(account: Account, since: datetime) -> Account:
+    return Account(
+        account.group_id, account.traits, [_profile_since(u, since) for u in account.users]
+    )
 
 
 def _earliest(best: datetime | None, edge: datetime, now: datetime) -> datetime | None:

@@ -1,0 +1,144 @@
+"""The durable, ordered change log of the real-time engine, and the clock ticks it replays.
+
+``changes`` holds one row per audience entry/exit or computed-trait change, numbered per space
+(``seq``, dense from 1). ``realtime_ticks`` records each time the engine advanced its clock
+without a new event (a timer was due), after which event: replaying events and ticks in that
+order from a checkpoint gives back exactly the same changes, which is how a restart after a crash
+neither loses nor repeats one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from shoal.engines import values as V
+from shoal.engines.realtime import Change
+
+__all__ = ["LoggedChange", "Tick", "last_positions", "members", "read_changes", "write"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedChange:
+    seq: int
+    change: Change
+    event_seq: int
+    """Log position of the last event applied when the change happened."""
+
+    def row(self, space: str) -> tuple[Any, ...]:
+        c = self.change
+        return (
+            space,
+            self.seq,
+            c.key,
+            c.target,
+            c.entity,
+            c.name,
+            c.kind,
+            _json(c.old),
+            _json(c.new),
+            c.cause,
+            c.at,
+            self.event_seq,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    tick: int
+    event_seq: int
+    until: datetime
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(V.jsonable(value)).decode()
+
+
+def write(cursor: Any, space: str, changes: Sequence[LoggedChange], ticks: Sequence[Tick]) -> None:
+    """Append changes and ticks in one transaction (the caller's cursor is the writer's)."""
+    cursor.execute("BEGIN")
+    try:
+        if changes:
+            cursor.executemany(
+                "INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [c.row(space) for c in changes],
+            )
+        if ticks:
+            cursor.executemany(
+                "INSERT INTO realtime_ticks VALUES (?, ?, ?, ?)",
+                [(space, t.tick, t.event_seq, t.until) for t in ticks],
+            )
+        cursor.execute("COMMIT")
+    except Exception:
+        cursor.execute("ROLLBACK")
+        raise
+
+
+def last_positions(con: Any, space: str) -> tuple[int, int]:
+    """(last change seq, last tick) written for ``space`` (0 when none)."""
+    row = con.execute(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM changes WHERE space = ?),"
+        " (SELECT coalesce(max(tick), 0) FROM realtime_ticks WHERE space = ?)",
+        [space, space],
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def ticks_after(con: Any, space: str, tick: int) -> list[Tick]:
+    rows = con.execute(
+        "SELECT tick, event_seq, until FROM realtime_ticks WHERE space = ? AND tick > ?"
+        " ORDER BY tick",
+        [space, tick],
+    ).fetchall()
+    return [Tick(t, e, u) for t, e, u in rows]
+
+
+_COLUMNS = "seq, key, target, entity, name, kind, old, new, cause, changed_at, event_seq"
+
+
+def read_changes(
+    con: Any, space: str, *, key: str | None = None, after: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Changes of ``space`` after position ``after``, oldest first, as JSON-ready dicts."""
+    sql = f"SELECT {_COLUMNS} FROM changes WHERE space = ? AND seq > ?"
+    params: list[Any] = [space, after]
+    if key is not None:
+        sql += " AND key = ?"
+        params.append(key)
+    sql += " ORDER BY seq LIMIT ?"
+    params.append(limit)
+    out = []
+    for seq, k, target, entity, name, kind, old, new, cause, at, event_seq in con.execute(
+        sql, params
+    ).fetchall():
+        out.append(
+            {
+                "seq": seq,
+                "key": k,
+                "target": target,
+                "entity": entity,
+                "name": name,
+                "kind": kind,
+                "old": orjson.loads(old) if old is not None else None,
+                "new": orjson.loads(new) if new is not None else None,
+                "cause": cause,
+                "at": V.iso(at),
+                "event_seq": event_seq,
+            }
+        )
+    return out
+
+
+def members(con: Any, space: str, key: str) -> dict[str, Any]:
+    """Current value per entity name, read off the log (the newest change of each entity)."""
+    rows = con.execute(
+        "SELECT name, new FROM (SELECT name, new, row_number() OVER"
+        " (PARTITION BY entity ORDER BY seq DESC) AS r FROM changes WHERE space = ? AND key = ?)"
+        " WHERE r = 1 AND new IS NOT NULL ORDER BY name",
+        [space, key],
+    ).fetchall()
+    return {name: orjson.loads(new) for name, new in rows}

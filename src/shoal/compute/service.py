@@ -1,0 +1,521 @@
+"""The compute service: the real-time core running inside ``shoal serve``.
+
+Every commit of the event log is handed to a compute thread (the writer acknowledges the
+request first, so ingest never waits for definitions). The thread applies each event to its
+space's :class:`~shoal.engines.realtime.Core` at ``now = receivedAt`` (never going back), fires
+timers when they fall due by the clock, and appends the resulting changes to the durable change
+log (:mod:`.changelog`) through the store's single writer.
+
+Durability: every ``checkpoint_seconds`` the core is saved with the log positions it reflects
+(events applied, ticks applied, changes written). A restart loads the checkpoint and replays the
+events and clock ticks logged after it, in the same order: the core is deterministic, so it
+produces the same changes again; those already in the log are skipped, the rest appended. So
+after ``kill -9`` the change log is exactly what it would have been without the crash.
+
+Definitions come from a file (:mod:`.definitions`). A new definition set is checked whole, then
+a new core is built by replaying the space's stored events in time order (a bulk backfill, off
+the live path), and swapped in; the difference between the old and new results is logged as
+changes (so members of a new audience "enter" once, and a removed audience's members exit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import functools
+import logging
+import os
+import pickle
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from shoal.clock import Clock
+from shoal.compute import changelog
+from shoal.compute.changelog import LoggedChange, Tick
+from shoal.compute.definitions import (
+    Definition,
+    DefinitionFileError,
+    DefinitionSet,
+    load_definitions,
+)
+from shoal.engines.realtime import Change, Core
+from shoal.engines.realtime.engine import replay
+from shoal.errors import NotFoundError
+from shoal.identity.resolve import message_order
+from shoal.spec.message import Message
+from shoal.store.rows import SELECT_COLUMNS, rows_to_messages
+from shoal.store.store import Store
+
+__all__ = ["ComputeService"]
+
+log = logging.getLogger(__name__)
+
+_CHECKPOINT_VERSION = 1
+_POLL_SECONDS = 0.5
+
+
+@dataclass(slots=True)
+class _Space:
+    """One space's live engine and the log positions it reflects."""
+
+    name: str
+    definitions: list[Definition]
+    core: Core
+    created: dict[str, datetime]
+    """Definition key → when this server first ran it (``since`` for no-history ones)."""
+    event_seq: int = 0
+    tick: int = 0
+    change_seq: int = 0
+    written: int = 0
+    """Highest change seq already in the log (replay after a crash skips up to it)."""
+    now: datetime | None = None
+    pending: list[LoggedChange] = field(default_factory=list)
+    ticks: list[Tick] = field(default_factory=list)
+
+    @property
+    def fingerprints(self) -> dict[str, str]:
+        return {d.key: d.fingerprint for d in self.definitions}
+
+
+def _since(definitions: list[Definition], created: dict[str, datetime]) -> dict[str, datetime]:
+    out = {}
+    for d in definitions:
+        if not d.include_historical_data:
+            out[d.key] = created[d.key]
+        elif d.backfill_event_data_days is not None:
+            out[d.key] = created[d.key] - timedelta(days=d.backfill_event_data_days)
+    return out
+
+
+class ComputeService:
+    """Keeps the definitions of a file live over a store (see module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        definitions: Path | None,
+        checkpoint_seconds: int = 30,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.path = definitions
+        self.checkpoint_seconds = checkpoint_seconds
+        self.directory = store.settings.data / "realtime"
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.spaces: dict[str, _Space] = {}
+        self.error: DefinitionFileError | None = None
+        self._queue: queue.SimpleQueue[tuple[str, list[Message], int] | None] = queue.SimpleQueue()
+        self._mtime: float | None = None
+        self._last_checkpoint = time.monotonic()
+        self._thread: threading.Thread | None = None
+        defined = DefinitionSet(())
+        if definitions is not None:
+            defined = load_definitions(definitions)  # a bad file stops the server from starting
+            self._mtime = _mtime(definitions)
+        started = time.perf_counter()
+        store.writer.add_listener(self._on_commit)
+        with self.lock:
+            for space in sorted(set(defined.spaces()) | set(self._checkpointed())):
+                self._start_space(space, defined.of(space))
+        if self.spaces:
+            log.info(
+                "real-time engine: %d definitions in %d spaces ready in %.1f s",
+                sum(len(s.definitions) for s in self.spaces.values()),
+                len(self.spaces),
+                time.perf_counter() - started,
+            )
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="shoal-compute", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        with self.lock:
+            self._flush()
+            for space in self.spaces.values():
+                self._checkpoint(space)
+
+    def _checkpointed(self) -> list[str]:
+        if not self.directory.exists():
+            return []
+        return sorted(p.stem for p in self.directory.glob("*.ckpt"))
+
+    def _start_space(self, name: str, definitions: list[Definition]) -> None:
+        space = self._restore(name)
+        if space is None:
+            # A first start: build from the stored events in bulk (time order), not one by one.
+            space = _Space(name, [], Core([]), {})
+            space.written = changelog.last_positions(self.store.con.cursor(), name)[0]
+            space.change_seq = space.written
+            row = (
+                self.store.con.cursor()
+                .execute("SELECT coalesce(max(seq), 0) FROM events WHERE space = ?", [name])
+                .fetchone()
+            )
+            space.event_seq = int(row[0])
+            self.spaces[name] = space
+            self._swap(space, definitions)
+        else:
+            self.spaces[name] = space
+            self._catch_up(space)
+            if space.fingerprints != {d.key: d.fingerprint for d in definitions}:
+                self._swap(space, definitions)
+        self._flush()
+        self._checkpoint(space)
+
+    def _restore(self, name: str) -> _Space | None:
+        path = self.directory / f"{name}.ckpt"
+        if not path.exists():
+            return None
+        try:
+            with path.open("rb") as fh:
+                saved = pickle.load(fh)
+            if saved.get("version") != _CHECKPOINT_VERSION:
+                raise ValueError(f"checkpoint version {saved.get('version')}")
+        except Exception as exc:  # a damaged checkpoint costs a rebuild, never data
+            log.warning("checkpoint %s unusable (%s); rebuilding from the log", path, exc)
+            return None
+        space: _Space = saved["space"]
+        space.written = changelog.last_positions(self.store.con.cursor(), name)[0]
+        log.info(
+            "space %s: checkpoint at event %d, tick %d, change %d (log has %d changes)",
+            name,
+            space.event_seq,
+            space.tick,
+            space.change_seq,
+            space.written,
+        )
+        return space
+
+    def _catch_up(self, space: _Space) -> None:
+        """Replay the events and ticks logged after the space's positions, in their order."""
+        cur = self.store.con.cursor()
+        ticks = changelog.ticks_after(cur, space.name, space.tick)
+        cur.execute(
+            f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ? AND seq > ? ORDER BY seq",
+            [space.name, space.event_seq],
+        )
+        count = 0
+        with self.lock:
+            while rows := cur.fetchmany(10_000):
+                for message in rows_to_messages(rows):
+                    while ticks and ticks[0].event_seq < message.seq:
+                        self._replay_tick(space, ticks.pop(0))
+                    self._apply(space, message, message.seq)
+                    count += 1
+            for tick in ticks:
+                self._replay_tick(space, tick)
+        if count:
+            log.info("space %s: replayed %d events after the checkpoint", space.name, count)
+
+    # --- the live path -------------------------------------------------------------------------
+
+    def _on_commit(self, space: str, messages: list[Message], first_seq: int) -> None:
+        if space in self.spaces:
+            self._queue.put((space, messages, first_seq))
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=self._wait_seconds())
+            except queue.Empty:
+                item = ()  # type: ignore[assignment]
+            if item is None:
+                return
+            try:
+                with self.lock:
+                    if item:
+                        self._commit_item(item)
+                    while True:  # drain what else is queued, then write once
+                        try:
+                            more = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if more is None:
+                            self._queue.put(None)
+                            break
+                        self._commit_item(more)
+                    self.pump()
+            except Exception:
+                log.exception("real-time engine step failed; it will retry from the log")
+
+    def _commit_item(self, item: tuple[str, list[Message], int]) -> None:
+        name, messages, first_seq = item
+        space = self.spaces.get(name)
+        if space is None:
+            return
+        for offset, message in enumerate(messages):
+            self._apply(space, message, first_seq + offset)
+
+    def pump(self) -> None:
+        """Fire due timers, write changes, checkpoint and reload when due (the thread's step;
+        tests call it directly instead of waiting for the thread)."""
+        with self.lock:
+            now = self.clock.now()
+            for space in self.spaces.values():
+                due = space.core.next_timer()
+                if due is not None and due <= now:
+                    until = max(now, space.now) if space.now is not None else now
+                    space.tick += 1
+                    space.ticks.append(Tick(space.tick, space.event_seq, until))
+                    self._record(space, space.core.advance(until))
+                    space.now = until
+            self._flush()
+            if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+                for space in self.spaces.values():
+                    self._checkpoint(space)
+                self._last_checkpoint = time.monotonic()
+            self._maybe_reload()
+
+    def _wait_seconds(self) -> float:
+        with self.lock:
+            now = self.clock.now()
+            wait = _POLL_SECONDS
+            for space in self.spaces.values():
+                due = space.core.next_timer()
+                if due is not None:
+                    wait = min(wait, max(0.0, (due - now).total_seconds()))
+            return wait
+
+    def _apply(self, space: _Space, message: Message, seq: int) -> None:
+        if seq <= space.event_seq:
+            return  # already in the checkpoint or replayed
+        at = message.received_at
+        now = at if space.now is None or at > space.now else space.now
+        space.now = now
+        space.event_seq = seq
+        self._record(space, space.core.apply([message], now))
+
+    def _replay_tick(self, space: _Space, tick: Tick) -> None:
+        space.tick = tick.tick
+        until = tick.until if space.now is None else max(space.now, tick.until)
+        self._record(space, space.core.advance(until))
+        space.now = until
+
+    def _record(self, space: _Space, changes: list[Change]) -> None:
+        for change in changes:
+            space.change_seq += 1
+            if space.change_seq <= space.written:
+                continue  # written before a crash: the replay reproduced it
+            space.pending.append(LoggedChange(space.change_seq, change, space.event_seq))
+
+    def _flush(self) -> None:
+        for space in self.spaces.values():
+            if not space.pending and not space.ticks:
+                continue
+            pending, ticks = space.pending, space.ticks
+            self.store.writer.call(
+                functools.partial(_write, space=space.name, changes=pending, ticks=ticks)
+            ).result()
+            if pending:
+                space.written = pending[-1].seq
+            space.pending, space.ticks = [], []
+        self.changed.notify_all()
+
+    def _checkpoint(self, space: _Space) -> None:
+        """Save the core with its positions (only ever after a flush: written == change_seq)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{space.name}.ckpt"
+        tmp = path.with_suffix(".tmp")
+        saved_pending, saved_ticks = space.pending, space.ticks
+        space.pending, space.ticks = [], []
+        try:
+            with tmp.open("wb") as fh:
+                pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+                # Messages hold read-only mappings; they come back as the same proxies.
+                pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _proxy}
+                pickler.dump({"version": _CHECKPOINT_VERSION, "space": space})
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+        finally:
+            space.pending, space.ticks = saved_pending, saved_ticks
+
+    # --- definitions ---------------------------------------------------------------------------
+
+    def _maybe_reload(self) -> None:
+        if self.path is None:
+            return
+        mtime = _mtime(self.path)
+        if mtime == self._mtime:
+            return
+        self._mtime = mtime
+        try:
+            defined = load_definitions(self.path)
+        except DefinitionFileError as err:
+            self.error = err
+            log.error("definitions not reloaded (%s): %s", err.location, err.message)
+            return
+        self.error = None
+        for name in sorted(set(defined.spaces()) | set(self.spaces)):
+            wanted = defined.of(name)
+            space = self.spaces.get(name)
+            if space is None:
+                self._start_space(name, wanted)
+            elif space.fingerprints != {d.key: d.fingerprint for d in wanted}:
+                self._swap(space, wanted)
+                self._flush()
+                self._checkpoint(space)
+        log.info("definitions reloaded from %s", self.path)
+
+    def _swap(self, space: _Space, definitions: list[Definition]) -> None:
+        """Build a core for ``definitions`` from the stored events, then put it in place and log
+        the difference between the old results and the new."""
+        started = time.perf_counter()
+        now = self.clock.now()
+        if space.now is not None and space.now > now:
+            now = space.now
+        created = {d.key: space.created.get(d.key, now) for d in definitions}
+        unchanged = {d.key for d in definitions} & {d.key for d in space.definitions}
+        old_prints = space.fingerprints
+        for d in definitions:
+            if d.key in unchanged and old_prints[d.key] != d.fingerprint:
+                created[d.key] = now  # a changed definition starts over
+        core = Core([d.request() for d in definitions], since=_since(definitions, created))
+        messages = self._stored(space.name, space.event_seq)
+        replay(messages, core, until=now)
+        old = space.core
+        changes: list[Change] = []
+        for key in sorted(set(old.results) | set(core.results)):
+            before = old.results.get(key, {})
+            after = core.results.get(key, {})
+            unit = core.units.get(key) or old.units[key]
+            target = "accounts" if unit.accounts else "users"
+            for entity in sorted(set(before) | set(after)):
+                a, b = before.get(entity), after.get(entity)
+                if a == b and type(a) is type(b):
+                    continue
+                source = core if entity in after else old
+                name = source.name_of(key, entity)
+                changes.append(Change(key, target, entity, name, a, b, now, None))
+        space.core = core
+        space.definitions = definitions
+        space.created = created
+        space.now = now
+        self._record(space, changes)
+        log.info(
+            "space %s: %d definitions built from %d stored events in %.2f s (%d changes)",
+            space.name,
+            len(definitions),
+            len(messages),
+            time.perf_counter() - started,
+            len(changes),
+        )
+
+    def _stored(self, space: str, until_seq: int) -> list[Message]:
+        cur = self.store.con.cursor()
+        cur.execute(
+            f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ? AND seq <= ?",
+            [space, until_seq],
+        )
+        out: list[Message] = []
+        while rows := cur.fetchmany(20_000):
+            out.extend(rows_to_messages(rows))
+        out.sort(key=message_order)
+        return out
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _space(self, name: str) -> _Space:
+        space = self.spaces.get(name)
+        if space is None:
+            raise NotFoundError(
+                f"space {name!r} has no live definitions", code="unknown_space", location="space"
+            )
+        return space
+
+    def definitions(self, space: str) -> list[dict[str, Any]]:
+        with self.lock:
+            s = self._space(space)
+            return [
+                {**d.to_dict(), "created_at": s.created[d.key].isoformat()} for d in s.definitions
+            ]
+
+    def members(self, space: str, key: str) -> dict[str, Any]:
+        """Current members (audience) or values (computed trait) by output name."""
+        from shoal.engines import values as V
+
+        with self.lock:
+            s = self._space(space)
+            if key not in s.core.results:
+                raise NotFoundError(
+                    f"no definition {key!r} in space {space!r}",
+                    code="unknown_definition",
+                    location="key",
+                )
+            core = s.core
+            return {
+                core.name_of(key, e): V.jsonable(v) for e, v in sorted(core.results[key].items())
+            }
+
+    def changes(
+        self,
+        space: str,
+        *,
+        key: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+        wait: float = 0.0,
+    ) -> list[dict[str, Any]]:
+        """Changes after ``after``; with ``wait`` block up to that many seconds for new ones."""
+        deadline = time.monotonic() + wait
+        with self.lock:
+            s = self._space(space)
+            while wait > 0 and s.written <= after and time.monotonic() < deadline:
+                self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
+        return changelog.read_changes(
+            self.store.con.cursor(), space, key=key, after=after, limit=limit
+        )
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                name: {
+                    "definitions": len(s.definitions),
+                    "event_seq": s.event_seq,
+                    "changes": s.written,
+                    **s.core.state_size(),
+                }
+                for name, s in self.spaces.items()
+            }
+
+    def wait_until(self, space: str, event_seq: int, timeout: float = 30.0) -> bool:
+        """Block until the space has applied and logged events up to ``event_seq``."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            s = self._space(space)
+            while (s.event_seq < event_seq or s.pending) and time.monotonic() < deadline:
+                self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
+            return s.event_seq >= event_seq and not s.pending
+
+
+def _proxy(mapping: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
+    return (_make_proxy, (dict(mapping),))
+
+
+def _make_proxy(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)
+
+
+def _write(cursor: Any, *, space: str, changes: list[LoggedChange], ticks: list[Tick]) -> None:
+    changelog.write(cursor, space, changes, ticks)
+
+
+def _mtime(path: Path) -> float | None:
+    with contextlib.suppress(OSError):
+        return path.stat().st_mtime_ns / 1e9
+    return None
