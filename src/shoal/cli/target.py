@@ -34,6 +34,10 @@ class Target(Protocol):
     ) -> dict[str, Any]: ...
     def profile(self, space: str, identifier: str) -> dict[str, Any]: ...
     def delete_profile(self, space: str, identifier: str, suppress: bool) -> dict[str, Any]: ...
+    def members(self, space: str, key: str) -> dict[str, Any]: ...
+    def changes(
+        self, space: str, key: str | None, after: int, limit: int, wait: float
+    ) -> list[dict[str, Any]]: ...
 
 
 class LocalTarget:
@@ -106,6 +110,40 @@ class LocalTarget:
             _ = self.service
         return import_file(self.store, path, space=space, progress=progress).to_dict()
 
+    def members(self, space: str, key: str) -> dict[str, Any]:
+        """Read off the change log: the newest change of every entity (no server running)."""
+        from shoal.compute import changelog
+
+        self._check_space(space)
+        cur = self.store.con.cursor()
+        found = cur.execute(
+            "SELECT count(*) FROM changes WHERE space = ? AND key = ?", [space, key]
+        ).fetchone()[0]
+        if not found:
+            raise NotFoundError(
+                f"the change log of space {space!r} has nothing for {key!r}",
+                code="unknown_definition",
+                location="key",
+            )
+        return changelog.members(cur, space, key)
+
+    def changes(
+        self, space: str, key: str | None, after: int, limit: int, wait: float
+    ) -> list[dict[str, Any]]:
+        from shoal.compute import changelog
+
+        if wait:
+            raise UserError(
+                "--follow needs a running server (`shoal serve --definitions FILE`): without "
+                "one nothing changes",
+                code="no_server",
+                location="--follow",
+            )
+        self._check_space(space)
+        return changelog.read_changes(
+            self.store.con.cursor(), space, key=key, after=after, limit=limit
+        )
+
     def _check_space(self, space: str) -> None:
         if space not in {s.name for s in self.store.spaces()}:
             raise NotFoundError(f"unknown space {space!r}", code="unknown_space", location="space")
@@ -170,6 +208,19 @@ class RemoteTarget:
             params={"space": space, "id": identifier, "suppress": str(suppress).lower()},
         )
         return result
+
+    def members(self, space: str, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/admin/spaces/{space}/members/{key}")
+        return dict(result["members"])
+
+    def changes(
+        self, space: str, key: str | None, after: int, limit: int, wait: float
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"after": after, "limit": limit, "wait": wait}
+        if key is not None:
+            params["key"] = key
+        result: dict[str, Any] = self._call("GET", f"/admin/spaces/{space}/changes", params=params)
+        return list(result["changes"])
 
     def import_file(
         self, path: Path, space: str, progress: Callable[[int], None]

@@ -19,7 +19,15 @@ import orjson
 from shoal.engines import values as V
 from shoal.engines.realtime import Change
 
-__all__ = ["LoggedChange", "Tick", "last_positions", "members", "read_changes", "write"]
+__all__ = [
+    "LoggedChange",
+    "Tick",
+    "last_positions",
+    "members",
+    "read_changes",
+    "ticks_after",
+    "write",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +57,13 @@ class LoggedChange:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
+    """The clock moved to ``until`` after event ``event_seq``; with ``definitions`` (a list of
+    definition dicts with their ``created_at``) it is a swap to that definition set."""
+
     tick: int
     event_seq: int
     until: datetime
+    definitions: list[dict[str, Any]] | None = None
 
 
 def _json(value: Any) -> str | None:
@@ -69,8 +81,17 @@ def write(cursor: Any, space: str, changes: Sequence[LoggedChange], ticks: Seque
             )
         if ticks:
             cursor.executemany(
-                "INSERT INTO realtime_ticks VALUES (?, ?, ?, ?)",
-                [(space, t.tick, t.event_seq, t.until) for t in ticks],
+                "INSERT INTO realtime_ticks VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        space,
+                        t.tick,
+                        t.event_seq,
+                        t.until,
+                        None if t.definitions is None else orjson.dumps(t.definitions).decode(),
+                    )
+                    for t in ticks
+                ],
             )
         cursor.execute("COMMIT")
     except Exception:
@@ -90,11 +111,11 @@ def last_positions(con: Any, space: str) -> tuple[int, int]:
 
 def ticks_after(con: Any, space: str, tick: int) -> list[Tick]:
     rows = con.execute(
-        "SELECT tick, event_seq, until FROM realtime_ticks WHERE space = ? AND tick > ?"
-        " ORDER BY tick",
+        "SELECT tick, event_seq, until, definitions FROM realtime_ticks"
+        " WHERE space = ? AND tick > ? ORDER BY tick",
         [space, tick],
     ).fetchall()
-    return [Tick(t, e, u) for t, e, u in rows]
+    return [Tick(t, e, u, None if d is None else orjson.loads(d)) for t, e, u, d in rows]
 
 
 _COLUMNS = "seq, key, target, entity, name, kind, old, new, cause, changed_at, event_seq"

@@ -101,6 +101,21 @@ class Definition:
             "backfill_event_data_days": self.backfill_event_data_days,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Definition:
+        """Inverse of :meth:`to_dict` (for definitions recorded in the log; already checked)."""
+        return cls(
+            key=d["key"],
+            name=d["name"],
+            kind=d["type"],
+            target=d["target"],
+            query=d["query"],
+            space=d["space"],
+            include_anonymous=d["include_anonymous"],
+            include_historical_data=d["include_historical_data"],
+            backfill_event_data_days=d["backfill_event_data_days"],
+        )
+
     @property
     def fingerprint(self) -> str:
         """Changes whenever anything that affects results changes (not the display name)."""

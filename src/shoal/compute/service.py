@@ -156,24 +156,26 @@ class ComputeService:
 
     def _start_space(self, name: str, definitions: list[Definition]) -> None:
         space = self._restore(name)
+        cur = self.store.con.cursor()
         if space is None:
-            # A first start: build from the stored events in bulk (time order), not one by one.
             space = _Space(name, [], Core([]), {})
-            space.written = changelog.last_positions(self.store.con.cursor(), name)[0]
-            space.change_seq = space.written
-            row = (
-                self.store.con.cursor()
-                .execute("SELECT coalesce(max(seq), 0) FROM events WHERE space = ?", [name])
-                .fetchone()
-            )
-            space.event_seq = int(row[0])
+            space.written = changelog.last_positions(cur, name)[0]
             self.spaces[name] = space
-            self._swap(space, definitions)
+            if changelog.ticks_after(cur, name, 0):
+                # No usable checkpoint but a history: replay the whole log (events, clock
+                # ticks and definition swaps in their order) to rebuild the same state.
+                self._catch_up(space)
+            else:
+                # A first start: build from the stored events in bulk, not one by one.
+                row = cur.execute(
+                    "SELECT coalesce(max(seq), 0) FROM events WHERE space = ?", [name]
+                ).fetchone()
+                space.event_seq = int(row[0])
         else:
             self.spaces[name] = space
             self._catch_up(space)
-            if space.fingerprints != {d.key: d.fingerprint for d in definitions}:
-                self._swap(space, definitions)
+        if space.fingerprints != {d.key: d.fingerprint for d in definitions}:
+            self._swap(space, definitions)
         self._flush()
         self._checkpoint(space)
 
@@ -302,6 +304,11 @@ class ComputeService:
 
     def _replay_tick(self, space: _Space, tick: Tick) -> None:
         space.tick = tick.tick
+        if tick.definitions is not None:
+            recorded = [Definition.from_dict(d) for d in tick.definitions]
+            created = {d["key"]: datetime.fromisoformat(d["created_at"]) for d in tick.definitions}
+            self._swap(space, recorded, at=tick.until, created=created)
+            return
         until = tick.until if space.now is None else max(space.now, tick.until)
         self._record(space, space.core.advance(until))
         space.now = until
@@ -372,19 +379,40 @@ class ComputeService:
                 self._checkpoint(space)
         log.info("definitions reloaded from %s", self.path)
 
-    def _swap(self, space: _Space, definitions: list[Definition]) -> None:
+    def _swap(
+        self,
+        space: _Space,
+        definitions: list[Definition],
+        *,
+        at: datetime | None = None,
+        created: dict[str, datetime] | None = None,
+    ) -> None:
         """Build a core for ``definitions`` from the stored events, then put it in place and log
-        the difference between the old results and the new."""
+        the difference between the old results and the new.
+
+        A live swap (``at`` None) happens now and is recorded in the tick log with the
+        definitions, so a replay of the log (``at``/``created`` from the record) redoes it
+        exactly.
+        """
         started = time.perf_counter()
-        now = self.clock.now()
-        if space.now is not None and space.now > now:
-            now = space.now
-        created = {d.key: space.created.get(d.key, now) for d in definitions}
-        unchanged = {d.key for d in definitions} & {d.key for d in space.definitions}
-        old_prints = space.fingerprints
-        for d in definitions:
-            if d.key in unchanged and old_prints[d.key] != d.fingerprint:
-                created[d.key] = now  # a changed definition starts over
+        if at is None:
+            now = self.clock.now()
+            if space.now is not None and space.now > now:
+                now = space.now
+        else:
+            now = at
+        if created is None:
+            created = {d.key: space.created.get(d.key, now) for d in definitions}
+            unchanged = {d.key for d in definitions} & {d.key for d in space.definitions}
+            old_prints = space.fingerprints
+            for d in definitions:
+                if d.key in unchanged and old_prints[d.key] != d.fingerprint:
+                    created[d.key] = now  # a changed definition starts over
+            space.tick += 1
+            recorded = [
+                {**d.to_dict(), "created_at": created[d.key].isoformat()} for d in definitions
+            ]
+            space.ticks.append(Tick(space.tick, space.event_seq, now, recorded))
         core = Core([d.request() for d in definitions], since=_since(definitions, created))
         messages = self._stored(space.name, space.event_seq)
         replay(messages, core, until=now)

@@ -52,7 +52,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " kind VARCHAR NOT NULL, old JSON, new JSON, cause VARCHAR,"
         " changed_at TIMESTAMPTZ NOT NULL, event_seq BIGINT NOT NULL, PRIMARY KEY (space, seq))",
         "CREATE TABLE realtime_ticks (space VARCHAR NOT NULL, tick BIGINT NOT NULL,"
-        " event_seq BIGINT NOT NULL, until TIMESTAMPTZ NOT NULL, PRIMARY KEY (space, tick))",
+        " event_seq BIGINT NOT NULL, until TIMESTAMPTZ NOT NULL, definitions JSON,"
+        " PRIMARY KEY (space, tick))",
     ),
 )
 """Each entry is one schema version; never edit a released entry, append a new one."""
