@@ -29,6 +29,7 @@ import pickle
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,9 +46,7 @@ from shoal.compute.definitions import (
     load_definitions,
 )
 from shoal.engines.realtime import Change, Core
-from shoal.engines.realtime.engine import replay
 from shoal.errors import NotFoundError
-from shoal.identity.resolve import message_order
 from shoal.spec.message import Message
 from shoal.store.rows import SELECT_COLUMNS, rows_to_messages
 from shoal.store.store import Store
@@ -414,8 +413,7 @@ class ComputeService:
             ]
             space.ticks.append(Tick(space.tick, space.event_seq, now, recorded))
         core = Core([d.request() for d in definitions], since=_since(definitions, created))
-        messages = self._stored(space.name, space.event_seq)
-        replay(messages, core, until=now)
+        core.backfill(self._stored(space.name, space.event_seq), now)
         old = space.core
         changes: list[Change] = []
         for key in sorted(set(old.results) | set(core.results)):
@@ -436,25 +434,24 @@ class ComputeService:
         space.now = now
         self._record(space, changes)
         log.info(
-            "space %s: %d definitions built from %d stored events in %.2f s (%d changes)",
+            "space %s: %d definitions built from the events up to %d in %.2f s (%d changes)",
             space.name,
             len(definitions),
-            len(messages),
+            space.event_seq,
             time.perf_counter() - started,
             len(changes),
         )
 
-    def _stored(self, space: str, until_seq: int) -> list[Message]:
+    def _stored(self, space: str, until_seq: int) -> Iterator[Message]:
+        """The space's events up to ``until_seq`` in SEMANTICS order, streamed (DuckDB sorts)."""
         cur = self.store.con.cursor()
         cur.execute(
-            f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ? AND seq <= ?",
+            f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ? AND seq <= ?"
+            " ORDER BY timestamp, received_at, message_id",
             [space, until_seq],
         )
-        out: list[Message] = []
         while rows := cur.fetchmany(20_000):
-            out.extend(rows_to_messages(rows))
-        out.sort(key=message_order)
-        return out
+            yield from rows_to_messages(rows)
 
     # --- reading -------------------------------------------------------------------------------
 

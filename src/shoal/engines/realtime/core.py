@@ -35,10 +35,10 @@ from typing import Any
 
 from shoal.engines import Request
 from shoal.engines import values as V
-from shoal.engines.realtime.routes import Route, horizons, route
+from shoal.engines.realtime.routes import Admission, Route, admissions, horizons, route
 from shoal.engines.realtime.world import LiveWorld
 from shoal.engines.reference import Ctx, Evaluator
-from shoal.engines.universe import Account, Profile
+from shoal.engines.universe import Account, Event, Profile
 from shoal.spec.message import Message
 
 __all__ = ["Change", "Core"]
@@ -90,12 +90,22 @@ def _same(a: Any, b: Any) -> bool:
 class _Unit:
     """One definition as the core runs it."""
 
-    __slots__ = ("accounts", "audience", "dependents", "order", "request", "route", "since")
+    __slots__ = (
+        "accounts",
+        "admission",
+        "audience",
+        "dependents",
+        "order",
+        "request",
+        "route",
+        "since",
+    )
 
     def __init__(self, request: Request, order: int, route: Route, since: datetime | None) -> None:
         self.request = request
         self.order = order
         self.route = route
+        self.admission: Admission = admissions(request.definition)
         self.since = since
         """Events before this instant do not count (a definition created without history)."""
         self.accounts = request.definition.target == "accounts"
@@ -142,6 +152,9 @@ class Core:
             for name in unit.route.events:
                 self._by_event.setdefault(name, []).append(unit)
         self._trait_readers = [u for u in self.units.values() if u.route.traits]
+        self._reader = _Reader(self)
+        self._only: set[str] | None = None
+        """While backfilling: the only definitions evaluated event by event (see backfill)."""
         self._pending: list[Message] = []
         """Messages from the future (``timestamp`` after now), applied when now reaches them."""
 
@@ -189,6 +202,42 @@ class Core:
             self.now = until
         return changes
 
+    def backfill(self, messages: Iterable[Message], until: datetime) -> None:
+        """Build the state from stored history in bulk, then evaluate everything at ``until``.
+
+        ``messages`` come in SEMANTICS order (time, receivedAt, messageId); they may be a
+        stream. Only the audiences read by key (and what they read) are evaluated message by
+        message — their "was a member" needs the past; every other definition is evaluated once,
+        at ``until``, over the final state, which gives the same result as a full replay.
+        """
+        history: set[str] = set()
+        stack = [k for k, u in self.units.items() if u.audience and u.dependents]
+        while stack:
+            key = stack.pop()
+            if key not in history:
+                history.add(key)
+                stack.extend(self.units[key].route.reads)
+        self._only = history
+        try:
+            batch: list[Message] = []
+            for msg in messages:
+                if msg.timestamp > until:
+                    continue
+                if batch and msg.timestamp != batch[0].timestamp:
+                    self.apply(batch, batch[0].timestamp)
+                    batch = []
+                batch.append(msg)
+            if batch:
+                self.apply(batch, batch[0].timestamp)
+            self.advance(until)
+        finally:
+            self._only = None
+        dirty: dict[tuple[str, str], str | None] = {}
+        for key, unit in self.units.items():
+            for entity in self.world.accounts if unit.accounts else self.world.profiles:
+                dirty[(key, entity)] = None
+        self._settle(dirty, until)
+
     # --- reading -------------------------------------------------------------------------------
 
     def value(self, key: str, entity: str) -> Any:
@@ -233,14 +282,21 @@ class Core:
         for gone, name in applied.merged.items():
             out.extend(self._retire(gone, name, pid, msg.timestamp))
         touched: list[_Unit] = []
+        event = applied.event
         if applied.merged or applied.became_user:
             touched = [u for u in self.units.values() if not u.accounts]
         else:
-            if applied.event is not None:
-                touched.extend(self._by_event.get(applied.event, ()))
+            if event is not None:
+                name = event.message.event_name or ""
+                touched.extend(
+                    u for u in self._by_event.get(name, ()) if self._admits(u, name, event)
+                )
             if applied.traits:
                 touched.extend(self._trait_readers)
+        only = self._only
         for unit in touched:
+            if only is not None and unit.request.name not in only:
+                continue
             if unit.accounts:
                 for gid in self.world.links.get(pid, ()):
                     dirty.setdefault((unit.request.name, gid), cause)
@@ -251,11 +307,24 @@ class Core:
             linked = linked | {applied.account}
         if linked and (applied.merged or applied.became_user or applied.account is not None):
             for unit in self.units.values():
-                if unit.accounts:
+                if unit.accounts and (only is None or unit.request.name in only):
                     for gid in linked:
                         dirty.setdefault((unit.request.name, gid), cause)
-        if applied.event is not None:
+        if event is not None:
             self.world.prune(pid, self.horizons, self.now or msg.timestamp)
+
+    def _admits(self, unit: _Unit, name: str, event: Event) -> bool:
+        """Whether some stream of ``unit`` would hold ``event`` (else it cannot change)."""
+        evaluator: Evaluator | None = None
+        for conditions in unit.admission.get(name, ()):
+            if conditions is None:
+                return True
+            if evaluator is None:
+                evaluator = Evaluator(self._reader, self.now or event.ts)
+            ctx = Ctx(profile=event.owner, events=(event,))
+            if all(evaluator.eval(c, ctx) is True for c in conditions):
+                return True
+        return False
 
     def _retire(self, gone: str, name: str, kept: str, at: datetime) -> Iterator[Change]:
         """A merge folded profile ``gone`` into ``kept``: ``gone``'s results end, its past
@@ -307,11 +376,15 @@ class Core:
                 Change(key, target, entity, self.name_of(key, entity), old, new, now, cause)
             )
             for reader in unit.dependents:
+                if self._only is not None and reader.request.name not in self._only:
+                    continue
                 if reader.accounts == unit.accounts:
                     heapq.heappush(queue, (reader.order, reader.request.name, entity))
                     causes.setdefault((reader.request.name, entity), cause)
             if not unit.accounts:
                 for reader in self.units.values():
+                    if self._only is not None and reader.request.name not in self._only:
+                        continue
                     if reader.accounts and key in reader.route.reads:
                         for gid in self.world.links.get(entity, ()):
                             heapq.heappush(queue, (reader.order, reader.request.name, gid))
@@ -320,7 +393,7 @@ class Core:
 
     def _evaluate(self, unit: _Unit, entity: str, now: datetime) -> Any:
         definition = unit.request.definition
-        evaluator = Evaluator(_Reader(self, now), now)
+        evaluator = Evaluator(self._reader, now)
         if unit.accounts:
             account = self.world.accounts.get(entity)
             if account is None:
@@ -359,15 +432,17 @@ class Core:
             return None  # no duration relative to now: only messages change it
         profiles = self._profiles_of(unit, entity)
         best: datetime | None = None
+        names = unit.route.events
         for profile in profiles:
-            times = [e.ts for e in profile.events if e.message.event_name in unit.route.events]
-            for span in spans:
-                if span == timedelta(0):
-                    continue
-                # The first event whose edge (ts + span, plus a tick) is still ahead.
-                i = bisect.bisect_right(times, now - span - _TICK) if times else 0
-                for ts in times[i : i + 1]:
-                    best = _earliest(best, ts + span, now)
+            events = profile.events
+            for span in spans[1:]:  # spans[0] is zero: an event time itself is in the past
+                # The first event read by the unit whose edge (ts + span, plus a tick) is still
+                # ahead: events are in time order, so bisect, then skip other names.
+                i = bisect.bisect_right(events, now - span - _TICK, key=_ts)
+                while i < len(events) and events[i].message.event_name not in names:
+                    i += 1
+                if i < len(events):
+                    best = _earliest(best, events[i].ts + span, now)
         if unit.route.dates:
             for moment in self._dates(unit, entity, profiles):
                 for span in spans:
@@ -414,6 +489,10 @@ def _account_since(account: Account, since: datetime) -> Account:
     )
 
 
+def _ts(event: Event) -> datetime:
+    return event.message.timestamp
+
+
 def _earliest(best: datetime | None, edge: datetime, now: datetime) -> datetime | None:
     """Fold ``edge`` and the instants a tick either side of it into ``best``: the earliest
     instant after ``now`` among them."""
@@ -427,11 +506,10 @@ class _Reader:
     """The core as the evaluator's :class:`~shoal.engines.reference.Reader`: a definition read
     by key is its current value; an audience is ``false`` for a former member."""
 
-    __slots__ = ("core", "now")
+    __slots__ = ("core",)
 
-    def __init__(self, core: Core, now: datetime) -> None:
+    def __init__(self, core: Core) -> None:
         self.core = core
-        self.now = now
 
     @property
     def requests(self) -> Mapping[str, Request]:

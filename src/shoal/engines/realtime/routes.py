@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from shoal.lang import ast
 
-__all__ = ["UNBOUNDED", "Route", "horizons", "route"]
+__all__ = ["UNBOUNDED", "Admission", "Route", "admissions", "horizons", "route"]
 
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
@@ -124,3 +124,41 @@ def _reach(stream: ast.EventStream, outer: timedelta | None) -> timedelta:
                 # horizon bounds it (children before their parent never count).
                 best = min(best, outer)
     return best
+
+
+#: Per event name, one entry per stream of that name in a definition: the ``where`` conditions
+#: an event must meet to be held by that stream, or None when any event may matter to it.
+Admission = dict[str, list[tuple[ast.Expr, ...] | None]]
+
+
+def admissions(definition: ast.Definition) -> Admission:
+    """Which events of a name can change the definition's result at all.
+
+    A stream holds only events that pass its ``where`` filters, so an event that fails them in
+    every stream of its name leaves the result as it was (time passing is the timers' job). Only
+    conditions about the event itself qualify: one that reads a nested stream or a parent
+    property depends on other events, and a ``where`` after ``expires_after`` comes too late
+    (the session is cut over every event of the name).
+    """
+    out: Admission = {}
+    for node in ast.walk(definition):
+        if not isinstance(node, ast.EventStream) or node.source != "event":
+            continue
+        conditions: list[ast.Expr] = []
+        for flt in node.filters:
+            if isinstance(flt, ast.ExpiresAfter):
+                break
+            if isinstance(flt, ast.Where):
+                if not _about_the_event(flt.condition):
+                    conditions = []
+                    break
+                conditions.append(flt.condition)
+        out.setdefault(node.name, []).append(tuple(conditions) if conditions else None)
+    return out
+
+
+def _about_the_event(condition: ast.Expr) -> bool:
+    return not any(
+        isinstance(n, ast.EventStream | ast.ParentRef | ast.Any | ast.All)
+        for n in ast.walk(condition)
+    )

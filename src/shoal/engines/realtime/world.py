@@ -33,8 +33,8 @@ class Applied:
 
     profile: str | None = None
     """The canonical profile it belongs to (None: no usable identifier)."""
-    event: str | None = None
-    """The event name it added to the profile (only names some definition reads)."""
+    event: Event | None = None
+    """The event it added to the profile (only names some definition reads)."""
     traits: bool = False
     """Whether the profile's custom traits changed."""
     became_user: bool = False
@@ -132,8 +132,8 @@ class LiveWorld:
             if name in self.read_events:
                 at = bisect.bisect_right(self._orders[pid], order)
                 self._orders[pid].insert(at, order)
-                profile.events.insert(at, Event(msg, profile))
-                out.event = name
+                out.event = Event(msg, profile)
+                profile.events.insert(at, out.event)
         elif msg.type == "identify":
             out.traits = self._traits[pid].fold(order, msg.traits, profile.traits)
         group_id = group_id_of(msg)
