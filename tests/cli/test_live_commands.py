@@ -45,6 +45,8 @@ def test_members_and_changes_through_the_server_then_from_the_file(tmp_path: Pat
         assert "buyers  user_id:u1  entered  (event t1)" in listed.stdout
         follower.join(30)
         assert follower.lines and orjson.loads(follower.lines[0])["key"] in {"buyers", "revenue"}
+        stats = orjson.loads(shoal("stats", "--data", str(data)).stdout)
+        assert stats["realtime"]["default"]["definitions"] == 2
         unknown = shoal("members", "nope", "--data", str(data))
         assert unknown.returncode == 2
         assert "error[unknown_definition]" in unknown.stderr

@@ -59,7 +59,11 @@ def build_router(
         check(request)
         if space is not None:
             space_named(space)
-        return json_response(service.stats(space))
+        body = service.stats(space)
+        if compute is not None and compute.spaces:
+            live = compute.stats()
+            body["realtime"] = live if space is None else live.get(space, {})
+        return json_response(body)
 
     @router.get("/spaces", summary="Spaces and their credentials")
     async def spaces(request: Request) -> Response:
