@@ -10,9 +10,10 @@ queue. Its two operations are the whole contract::
 Nothing here does I/O or reads a clock: the caller says what time it is, so the same inputs
 always give the same changes (what replay after a crash relies on).
 
-Re-evaluation is exact, not approximate. A definition is evaluated for one entity with the
-reference evaluator's own code (:class:`~shoal.engines.reference.Evaluator`) over the retained
-events, so the only real-time-specific questions are *when* to evaluate and *what to keep*:
+Re-evaluation is exact, not approximate. A definition is evaluated for one entity over the
+retained events by its body compiled to closures (:mod:`.compiled`, checked against the reference
+:class:`~shoal.engines.reference.Evaluator` sub-expression by sub-expression), so the only
+real-time-specific questions are *when* to evaluate and *what to keep*:
 
 * when: after a message that touches something the definition reads (:mod:`.routes`), after a
   definition it reads changed for the same entity (in dependency order, within the same step),
@@ -35,9 +36,9 @@ from typing import Any
 
 from shoal.engines import Request
 from shoal.engines import values as V
+from shoal.engines.realtime.compiled import Compiled, compile_body, compile_expr
 from shoal.engines.realtime.routes import Admission, Route, admissions, horizons, route
 from shoal.engines.realtime.world import LiveWorld
-from shoal.engines.reference import Ctx, Evaluator
 from shoal.engines.universe import Account, Event, Profile
 from shoal.spec.message import Message
 
@@ -93,7 +94,9 @@ class _Unit:
     __slots__ = (
         "accounts",
         "admission",
+        "admitting",
         "audience",
+        "body",
         "dependents",
         "order",
         "request",
@@ -106,6 +109,13 @@ class _Unit:
         self.order = order
         self.route = route
         self.admission: Admission = admissions(request.definition)
+        self.admitting: dict[str, list[tuple[Compiled, ...] | None]] = {
+            name: [None if c is None else tuple(map(compile_expr, c)) for c in conditions]
+            for name, conditions in self.admission.items()
+        }
+        """``admission`` with its conditions compiled (what :meth:`Core._admits` runs)."""
+        self.body = compile_body(request.definition)
+        """The definition's body compiled once: :meth:`Core._evaluate` runs it, not the tree."""
         self.since = since
         """Events before this instant do not count (a definition created without history)."""
         self.accounts = request.definition.target == "accounts"
@@ -315,14 +325,11 @@ class Core:
 
     def _admits(self, unit: _Unit, name: str, event: Event) -> bool:
         """Whether some stream of ``unit`` would hold ``event`` (else it cannot change)."""
-        evaluator: Evaluator | None = None
-        for conditions in unit.admission.get(name, ()):
+        now = self.now or event.ts
+        for conditions in unit.admitting.get(name, ()):
             if conditions is None:
                 return True
-            if evaluator is None:
-                evaluator = Evaluator(self._reader, self.now or event.ts)
-            ctx = Ctx(profile=event.owner, events=(event,))
-            if all(evaluator.eval(c, ctx) is True for c in conditions):
+            if all(c.on_event(event, self._reader, now) is True for c in conditions):
                 return True
         return False
 
@@ -392,22 +399,20 @@ class Core:
         return changes
 
     def _evaluate(self, unit: _Unit, entity: str, now: datetime) -> Any:
-        definition = unit.request.definition
-        evaluator = Evaluator(self._reader, now)
         if unit.accounts:
             account = self.world.accounts.get(entity)
             if account is None:
                 return None
             if unit.since is not None:
                 account = _account_since(account, unit.since)
-            value = evaluator.eval(definition.body, Ctx(account=account))
+            value = unit.body.on_account(account, self._reader, now)
         else:
             profile = self.world.profiles.get(entity)
             if profile is None or not profile.is_user(unit.request.include_anonymous):
                 return None
             if unit.since is not None:
                 profile = _profile_since(profile, unit.since)
-            value = evaluator.eval(definition.body, Ctx(profile=profile))
+            value = unit.body.on_profile(profile, self._reader, now)
         if unit.audience:
             return True if value is True else None
         return value
