@@ -97,6 +97,7 @@ class _Unit:
         "admitting",
         "audience",
         "body",
+        "cross",
         "dependents",
         "order",
         "request",
@@ -121,6 +122,7 @@ class _Unit:
         self.accounts = request.definition.target == "accounts"
         self.audience = request.definition.kind == "audience"
         self.dependents: list[_Unit] = []
+        self.cross: list[_Unit] = []
 
 
 class Core:
@@ -141,6 +143,9 @@ class Core:
         for unit in self.units.values():
             for key in unit.route.reads:
                 self.units[key].dependents.append(unit)
+        for unit in self.units.values():
+            # Account definitions that read this users' definition (inside ANY/ALL).
+            unit.cross = [r for r in unit.dependents if r.accounts and not unit.accounts]
         read_events: set[str] = set()
         self.horizons: dict[str, timedelta] = {}
         for r in requests:
@@ -157,6 +162,8 @@ class Core:
         self.now: datetime | None = None
         self._timers: list[tuple[datetime, int, str, str]] = []
         self._due: dict[tuple[str, str], datetime] = {}
+        self._edges: dict[tuple[str, str], tuple[int, datetime | None]] = {}
+        """(key, entity) → (profile version, next edge) when it was last computed."""
         self._by_event: dict[str, list[_Unit]] = {}
         for unit in self.units.values():
             for name in unit.route.events:
@@ -354,48 +361,56 @@ class Core:
         changed result dirties its readers for the same entity (and the accounts it is linked
         to), which come later in the order, so one pass settles everything."""
         changes: list[Change] = []
-        queue: list[tuple[int, str, str]] = []
-        causes: dict[tuple[str, str], str | None] = {}
-        for (key, entity), cause in dirty.items():
-            heapq.heappush(queue, (self.units[key].order, key, entity))
-            causes[(key, entity)] = cause
+        units, results, only = self.units, self.results, self._only
+        # The dirty pairs in order; readers dirtied on the way go to a heap merged in.
+        ordered = sorted((units[k].order, k, e) for k, e in dirty)
+        causes = dict(dirty)
+        later: list[tuple[int, str, str]] = []
         seen: set[tuple[str, str]] = set()
-        while queue:
-            _, key, entity = heapq.heappop(queue)
-            if (key, entity) in seen:
-                continue
+        i, n = 0, len(ordered)
+        while i < n or later:
+            if later and (i >= n or later[0] < ordered[i]):
+                _, key, entity = heapq.heappop(later)
+                if (key, entity) in seen:
+                    continue
+            else:
+                _, key, entity = ordered[i]
+                i += 1
+                if later and (key, entity) in seen:
+                    continue
             seen.add((key, entity))
-            unit = self.units[key]
-            cause = causes.get((key, entity))
-            old = self.results[key].get(entity)
+            unit = units[key]
+            held = results[key]
+            old = held.get(entity)
             new = self._evaluate(unit, entity, now)
             if new is None:
-                self.results[key].pop(entity, None)
+                if old is not None:
+                    del held[entity]
             else:
-                self.results[key][entity] = new
-            if unit.audience and new is True:
-                self.ever[key].add(entity)
+                held[entity] = new
+                if new is True and unit.audience:
+                    self.ever[key].add(entity)
             self._schedule(unit, entity, now)
-            if _same(old, new):
+            if old is new or _same(old, new):
                 continue
+            cause = causes.get((key, entity))
             target = "accounts" if unit.accounts else "users"
             changes.append(
                 Change(key, target, entity, self.name_of(key, entity), old, new, now, cause)
             )
             for reader in unit.dependents:
-                if self._only is not None and reader.request.name not in self._only:
+                name = reader.request.name
+                if reader.accounts != unit.accounts or (only is not None and name not in only):
                     continue
-                if reader.accounts == unit.accounts:
-                    heapq.heappush(queue, (reader.order, reader.request.name, entity))
-                    causes.setdefault((reader.request.name, entity), cause)
-            if not unit.accounts:
-                for reader in self.units.values():
-                    if self._only is not None and reader.request.name not in self._only:
-                        continue
-                    if reader.accounts and key in reader.route.reads:
-                        for gid in self.world.links.get(entity, ()):
-                            heapq.heappush(queue, (reader.order, reader.request.name, gid))
-                            causes.setdefault((reader.request.name, gid), cause)
+                heapq.heappush(later, (reader.order, name, entity))
+                causes.setdefault((name, entity), cause)
+            for reader in unit.cross:
+                name = reader.request.name
+                if only is not None and name not in only:
+                    continue
+                for gid in self.world.links.get(entity, ()):
+                    heapq.heappush(later, (reader.order, name, gid))
+                    causes.setdefault((name, gid), cause)
         return changes
 
     def _evaluate(self, unit: _Unit, entity: str, now: datetime) -> Any:
@@ -422,7 +437,15 @@ class Core:
     def _schedule(self, unit: _Unit, entity: str, now: datetime) -> None:
         """Queue the next instant after ``now`` where time alone could change the result."""
         key = unit.request.name
+        cacheable = not unit.accounts and not (unit.route.dates and unit.route.reads)
+        if cacheable:
+            version = self.world.versions.get(entity, 0)
+            held = self._edges.get((key, entity))
+            if held is not None and held[0] == version and (held[1] is None or held[1] > now):
+                return  # nothing it reads changed and its next edge is still ahead
         nxt = self._next_edge(unit, entity, now)
+        if cacheable:
+            self._edges[(key, entity)] = (version, nxt)
         if nxt is None:
             self._due.pop((key, entity), None)
             return

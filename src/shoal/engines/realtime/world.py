@@ -93,6 +93,9 @@ class LiveWorld:
         self._account_traits: dict[str, _Traits] = {}
         self._orders: dict[str, list[Order]] = {}
         """Profile id → the order keys of its events (parallel to ``Profile.events``)."""
+        self.versions: dict[str, int] = {}
+        """Profile id → a number that grows whenever its events, traits or identifiers change
+        (pruning aside): what was derived from an unchanged version still holds."""
 
     def is_user(self, pid: str, include_anonymous: bool) -> bool:
         profile = self.profiles.get(pid)
@@ -108,6 +111,7 @@ class LiveWorld:
             return out
         pid = self.graph.canonical(owner)
         out.profile = pid
+        self.versions[pid] = self.versions.get(pid, 0) + 1
         for merge in self.graph.merges[before:]:
             absorbed = merge.absorbed
             kept = self.graph.canonical(merge.kept)
@@ -150,6 +154,7 @@ class LiveWorld:
         return out
 
     def _absorb(self, kept_id: str, gone_id: str) -> None:
+        self.versions.pop(gone_id, None)
         gone = self.profiles.pop(gone_id)
         kept = self.profiles[kept_id]
         orders = self._orders[kept_id]
