@@ -270,3 +270,16 @@ def test_merge_moves_membership_to_the_surviving_profile(running: Running) -> No
         )
     )
     assert running.compute.members("default", "active") == {"user_id:ann": True}
+
+
+def test_restart_without_a_file_keeps_the_definitions_that_ran(tmp_path: Path, defs: Path) -> None:
+    clock = FrozenClock(T0)
+    first = start(tmp_path / "data", defs, clock)
+    first.send(track("m1", "Signed In", T0))
+    stop(first)
+    second = start(tmp_path / "data", None, clock)
+    try:
+        assert second.compute.members("default", "active") == {"user_id:ann": True}
+        assert [c[2] for c in second.changes("active")] == ["entered"]
+    finally:
+        stop(second)

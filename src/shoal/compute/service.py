@@ -124,7 +124,8 @@ class ComputeService:
         store.writer.add_listener(self._on_commit)
         with self.lock:
             for space in sorted(set(defined.spaces()) | set(self._checkpointed())):
-                self._start_space(space, defined.of(space))
+                # Without a file, the definitions that ran before keep running.
+                self._start_space(space, defined.of(space) if definitions is not None else None)
         if self.spaces:
             log.info(
                 "real-time engine: %d definitions in %d spaces ready in %.1f s",
@@ -153,7 +154,7 @@ class ComputeService:
             return []
         return sorted(p.stem for p in self.directory.glob("*.ckpt"))
 
-    def _start_space(self, name: str, definitions: list[Definition]) -> None:
+    def _start_space(self, name: str, definitions: list[Definition] | None) -> None:
         space = self._restore(name)
         cur = self.store.con.cursor()
         if space is None:
@@ -173,7 +174,9 @@ class ComputeService:
         else:
             self.spaces[name] = space
             self._catch_up(space)
-        if space.fingerprints != {d.key: d.fingerprint for d in definitions}:
+        if definitions is not None and space.fingerprints != {
+            d.key: d.fingerprint for d in definitions
+        }:
             self._swap(space, definitions)
         self._flush()
         self._checkpoint(space)
@@ -252,7 +255,9 @@ class ComputeService:
                         self._commit_item(more)
                     self.pump()
             except Exception:
-                log.exception("real-time engine step failed; it will retry from the log")
+                # A bug, not bad input (input was checked before it was stored): say so loudly;
+                # a restart replays the log from the last checkpoint.
+                log.exception("real-time engine step failed; live results may be stale")
 
     def _commit_item(self, item: tuple[str, list[Message], int]) -> None:
         name, messages, first_seq = item
