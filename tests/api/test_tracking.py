@@ -141,6 +141,32 @@ def test_dedupe_survives_a_restart(tmp_path: Path, clock: FrozenClock) -> None:
         assert len(stored(second)) == 1
 
 
+def test_dedupe_of_imported_history_survives_a_restart(tmp_path: Path, clock: FrozenClock) -> None:
+    """Imported rows keep their old receivedAt; they are remembered from when they were stored."""
+    from tests.support import ADMIN_TOKEN
+
+    old = {
+        "type": "track",
+        "userId": "u1",
+        "event": "Old",
+        "messageId": "historic",
+        "timestamp": "2020-01-01T00:00:00Z",
+        "receivedAt": "2020-01-01T00:00:00Z",
+    }
+    with live_server(tmp_path / "d", clock) as first:
+        response = httpx.post(
+            f"{first.url}/admin/import",
+            content=orjson.dumps(old),
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert response.json()["accepted"] == 1
+    clock.advance(timedelta(hours=1))
+    with live_server(tmp_path / "d", clock) as second:
+        body = {k: v for k, v in old.items() if k != "receivedAt"}
+        assert post(second, "/v1/track", body).status_code == 200
+        assert [m.message_id for m in stored(second)] == ["historic"]
+
+
 def test_spaces_are_isolated(srv: LiveServer) -> None:
     other = srv.store.create_space("shop")
     assert (

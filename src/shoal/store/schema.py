@@ -55,6 +55,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " event_seq BIGINT NOT NULL, until TIMESTAMPTZ NOT NULL, definitions JSON,"
         " PRIMARY KEY (space, tick))",
     ),
+    (
+        # When each run of log positions was stored: the dedupe window is measured from here,
+        # not from receivedAt (imports keep their historical receivedAt).
+        "CREATE TABLE commits (first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL,"
+        " committed_at TIMESTAMPTZ NOT NULL)",
+    ),
 )
 """Each entry is one schema version; never edit a released entry, append a new one."""
 

@@ -83,9 +83,18 @@ class EventWriter:
         row = self._cursor.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
         self._next_seq = int(row[0]) + 1
         since = self._clock.now() - self._window
+        # Remembered from when a message was stored (commits); receivedAt too, for rows stored
+        # before commits were recorded.
         rows = self._cursor.execute(
-            "SELECT space, message_id, epoch(received_at) FROM events WHERE received_at >= ?",
-            [since],
+            "SELECT space, message_id, max(epoch(stamp)) FROM ("
+            " SELECT e.space, e.message_id, c.committed_at AS stamp FROM commits AS c"
+            " JOIN events AS e ON e.seq BETWEEN c.first_seq AND c.last_seq"
+            " WHERE c.committed_at >= $since"
+            " UNION ALL"
+            " SELECT space, message_id, received_at AS stamp FROM events"
+            " WHERE received_at >= $since"
+            ") GROUP BY space, message_id",
+            {"since": since},
         ).fetchall()
         self._seen = {(space, mid): float(at) for space, mid, at in rows}
         log.info("writer ready: next seq %d, %d recent messageIds", self._next_seq, len(rows))
@@ -122,7 +131,12 @@ class EventWriter:
     def adopt(self, space: str, next_seq: int, message_ids: list[str]) -> None:
         """Account for rows a :meth:`call` wrote itself (bulk import): seqs up to ``next_seq - 1``
         are taken and ``message_ids`` count as seen. Only from inside a ``call`` function."""
-        stamp = self._clock.now().timestamp()
+        now = self._clock.now()
+        stamp = now.timestamp()
+        if next_seq > self._next_seq:
+            self._cursor.execute(
+                "INSERT INTO commits VALUES (?, ?, ?)", [self._next_seq, next_seq - 1, now]
+            )
         self.rows_committed += next_seq - self._next_seq
         self.commits += 1
         self._next_seq = next_seq
@@ -205,6 +219,10 @@ class EventWriter:
                 self._cursor.unregister("_incoming")
                 committed.append((space, messages, seq))
                 seq += len(messages)
+            if seq > self._next_seq:
+                self._cursor.execute(
+                    "INSERT INTO commits VALUES (?, ?, ?)", [self._next_seq, seq - 1, now]
+                )
             self._cursor.execute("COMMIT")
         except Exception as exc:
             log.exception("commit of %d jobs failed", len(jobs))
