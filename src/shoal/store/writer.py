@@ -225,12 +225,18 @@ class EventWriter:
                 )
             self._cursor.execute("COMMIT")
         except Exception as exc:
-            log.exception("commit of %d jobs failed", len(jobs))
             # The failed statement may already have ended the transaction.
             with contextlib.suppress(Exception):
                 self._cursor.execute("ROLLBACK")
-            for job in jobs:
-                job.future.set_exception(exc)
+            if len(jobs) > 1:
+                # One request's messages must not fail the others grouped with it: retry each
+                # alone, so only the one that cannot be stored gets the error.
+                log.warning("commit of %d jobs failed (%s); retrying one by one", len(jobs), exc)
+                for job in jobs:
+                    self._commit([job])
+                return
+            log.exception("commit failed")
+            jobs[0].future.set_exception(exc)
             return
         self.commits += 1
         self.rows_committed += seq - self._next_seq
