@@ -2,7 +2,11 @@
 
 ``GET /v1/spaces/{space}/collections/{users|accounts}/profiles/{type}:{value}/{resource}`` with
 the space's access token as the Basic-auth user. Errors use Segment's shape,
-``{"error": {"code", "message"}}``, and every response carries ``Request-Id``.
+``{"error": {"code", "message"}}``, and every response under ``/v1/spaces/`` carries
+``Request-Id`` (unknown routes and malformed parameters included).
+
+List cursors are keyset cursors: ``next`` names the last item returned, so an item that appears
+between two requests never makes a walk repeat or skip another one.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import asyncio
 import base64
 import binascii
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
+from typing import Any, cast
 
 import orjson
 from fastapi import APIRouter, Request
@@ -21,11 +26,21 @@ from starlette.responses import Response
 
 from shoal.api.tracking import basic_auth_user
 from shoal.errors import AuthError
+from shoal.identity.graph import name_rank
 from shoal.profiles.book import Record
+from shoal.profiles.recent import related_suffix
 from shoal.profiles.service import ProfileService
 
-PREFIX = "/v1/spaces/{space}/collections/{collection}/profiles/{identifier}"
+# ``:path`` lets a value hold an encoded slash (``%2F``); `_identifier` refuses a bare one.
+# (OpenAPI shows it as ``{identifier}``.)
+_ROUTE_PREFIX = "/v1/spaces/{space}/collections/{collection}/profiles/{identifier:path}"
 _CLASSES = ("audience", "computed_trait")
+_EVENT_ORDER = attrgetter("timestamp", "seq")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# What `suppress` accepted while FastAPI parsed it as a bool; kept so no caller breaks.
+_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+_FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
 
 
 class ProfileApiError(Exception):
@@ -99,30 +114,70 @@ def _time_param(request: Request, name: str) -> datetime | None:
     return at
 
 
+def _path(request: Request) -> str:
+    """The request's path as sent (still URL-encoded, so ``%2F`` in a value stays one)."""
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        return raw.partition(b"?")[0].decode("latin-1")
+    return request.url.path
+
+
 def _cursor(request: Request, limit: int, next_token: str) -> dict[str, Any]:
     return {
-        "url": request.url.path,
+        "url": _path(request),
         "has_more": bool(next_token),
         "next": next_token,
         "limit": limit,
     }
 
 
-def _offset_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+def _key_token(tag: str, first: str | int, second: str) -> str:
+    """An opaque keyset cursor: the sort key of the last item a page returned."""
+    return base64.urlsafe_b64encode(orjson.dumps([tag, first, second])).decode()
 
 
-def _offset(request: Request) -> int:
+def _key_cursor(request: Request, tag: str, first: type) -> tuple[Any, str] | None:
+    """The key in ``next`` (None on a first page); ``first`` is the key's first part's type."""
     token = request.query_params.get("next")
     if not token:
-        return 0
+        return None
     try:
-        kind, _, number = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "o" and number.isdigit():
-            return int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
+        value = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError):
+        value = None
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and value[0] == tag
+        and type(value[1]) is first
+        and isinstance(value[2], str)
+    ):
+        return value[1], value[2]
     raise ProfileApiError(400, "validation_error", "The parameter `next` is not a valid cursor.")
+
+
+def _micros(at: datetime) -> int:
+    """Exact microseconds since the epoch (no float rounding)."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _identifier(request: Request, identifier: str) -> str | None:
+    """The ``type:value`` segment as sent, or None when it held a bare ``/``.
+
+    A value may contain a slash only URL-encoded (``user_id:a%2Fb``): the decoded path then has
+    more slashes than the raw one, exactly as many as the value holds.
+    """
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        path: str = request.scope["path"]
+        raw_slashes = raw.partition(b"?")[0].count(b"/")
+        if raw_slashes != path.count("/") - identifier.count("/"):
+            return None
+    return identifier
+
+
+def _error(exc: ProfileApiError) -> Response:
+    return _respond({"error": {"code": exc.code, "message": exc.message}}, exc.status)
 
 
 def build_router(profiles: ProfileService) -> APIRouter:
@@ -154,7 +209,7 @@ def build_router(profiles: ProfileService) -> APIRouter:
                 "validation_error",
                 f"The parameter `collection` must be `users` or `accounts`, got `{collection}`.",
             )
-        id_type, sep, value = identifier.partition(":")
+        id_type, sep, value = (_identifier(request, identifier) or "").partition(":")
         record = None
         if sep and id_type and value:
             record = profiles.find(space, collection, id_type, value)  # type: ignore[arg-type]
@@ -174,17 +229,13 @@ def build_router(profiles: ProfileService) -> APIRouter:
                     with profiles.lock:
                         body = func(request, space, collection, record)
                     if resource == "events":
-                        # DuckDB releases the GIL: reading events off the loop keeps the cheap
-                        # in-memory routes (traits, ids) answering while a page is fetched.
-                        body = await asyncio.to_thread(_fetch_events, profiles, space, record, body)
+                        body = await _with_event_items(profiles, space, body)
                 except ProfileApiError as exc:
-                    return _respond(
-                        {"error": {"code": exc.code, "message": exc.message}}, exc.status
-                    )
+                    return _error(exc)
                 return _respond(body)
 
             router.add_api_route(
-                f"{PREFIX}/{resource}",
+                f"{_ROUTE_PREFIX}/{resource}",
                 endpoint,
                 methods=["GET"],
                 summary=summary,
@@ -235,7 +286,7 @@ def build_router(profiles: ProfileService) -> APIRouter:
     ) -> dict[str, Any]:
         limit = _int_param(request, "limit", 10, 1, 200)
         include = _list_param(request, "include")
-        offset = _offset(request)
+        after = _key_cursor(request, "i", str)
         if collection == "accounts":
             rows = [
                 {
@@ -261,13 +312,15 @@ def build_router(profiles: ProfileService) -> APIRouter:
                 }
                 for ident in profiles.book(space).graph.identifiers(record.id)
             ]
+        # Rows come in identifier naming order, then by value: (name_rank(type), value) is
+        # unique and never changes, so it is the keyset.
+        if after is not None:
+            last = (name_rank(after[0]), after[1])
+            rows = [r for r in rows if (name_rank(r["type"]), r["id"]) > last]
         rows = [r for r in rows if include is None or r["type"] in include]
-        page = rows[offset : offset + limit]
-        more = offset + limit < len(rows)
-        return {
-            "data": page,
-            "cursor": _cursor(request, limit, _offset_token(offset + limit) if more else ""),
-        }
+        page = rows[:limit]
+        token = _key_token("i", page[-1]["type"], page[-1]["id"]) if len(rows) > limit else ""
+        return {"data": page, "cursor": _cursor(request, limit, token)}
 
     @route("metadata", "Creation and update times of a profile")
     def metadata(request: Request, space: str, collection: str, record: Record) -> dict[str, Any]:
@@ -287,9 +340,14 @@ def build_router(profiles: ProfileService) -> APIRouter:
     @route("links", "Accounts linked to a user, or users linked to an account")
     def links(request: Request, space: str, collection: str, record: Record) -> dict[str, Any]:
         limit = _int_param(request, "limit", 20, 1, 200)
-        offset = _offset(request)
-        items = sorted(record.links.items(), key=lambda kv: (kv[1].created_at, kv[0]))
-        page = items[offset : offset + limit]
+        after = _key_cursor(request, "l", int)
+        keyed = sorted(
+            (_micros(link.created_at), other, link) for other, link in record.links.items()
+        )
+        if after is not None:
+            keyed = [item for item in keyed if (item[0], item[1]) > after]
+        items = [(other, link) for _, other, link in keyed]
+        page = items[:limit]
         data: list[dict[str, Any]] = []
         book = profiles.book(space)
         for other_id, link in page:
@@ -318,11 +376,11 @@ def build_router(profiles: ProfileService) -> APIRouter:
                     for ident in book.graph.identifiers(book.graph.canonical(other_id))
                 ]
                 data.append({"to_collection": "users", "external_ids": ids})
-        more = offset + limit < len(items)
-        return {
-            "data": data,
-            "cursor": _cursor(request, limit, _offset_token(offset + limit) if more else ""),
-        }
+        token = ""
+        if len(items) > limit:
+            last_id, last_link = page[-1]
+            token = _key_token("l", _micros(last_link.created_at), last_id)
+        return {"data": data, "cursor": _cursor(request, limit, token)}
 
     @route("events", "Events of a profile, newest first, with filters and paging")
     def events(request: Request, space: str, collection: str, record: Record) -> dict[str, Any]:
@@ -339,22 +397,24 @@ def build_router(profiles: ProfileService) -> APIRouter:
                 400, "validation_error", "The parameter `sort` must be `asc` or `desc`."
             )
         after = _event_cursor(request)
-        refs = [
-            e
-            for e in record.events
-            if e.name is not None
-            and (start is None or e.timestamp > start)
-            and (end is None or e.timestamp < end)
-            and (include is None or e.name in include)
-            and (exclude is None or e.name not in exclude)
-        ]
-        refs.sort(key=lambda e: (e.timestamp, e.seq), reverse=order == "desc")
+        refs = [e for e in record.events if e.name is not None]
+        if start is not None or end is not None or include is not None or exclude is not None:
+            refs = [
+                e
+                for e in refs
+                if (start is None or e.timestamp > start)
+                and (end is None or e.timestamp < end)
+                and (include is None or e.name in include)
+                and (exclude is None or e.name not in exclude)
+            ]
         if after is not None:
             if order == "desc":
                 refs = [e for e in refs if (e.timestamp, e.seq) < after]
             else:
                 refs = [e for e in refs if (e.timestamp, e.seq) > after]
-        page, more = refs[:limit], len(refs) > limit
+        # Sorting the whole list is quickest: histories arrive nearly in time order.
+        window = sorted(refs, key=_EVENT_ORDER, reverse=order == "desc")[: limit + 1]
+        page, more = window[:limit], len(window) > limit
         token = ""
         if more:
             last = page[-1]
@@ -367,18 +427,30 @@ def build_router(profiles: ProfileService) -> APIRouter:
         }
 
     @router.delete(
-        "/v1/spaces/{space}/collections/{collection}/profiles/{identifier}",
+        _ROUTE_PREFIX,
         summary="Delete a user profile: events, traits, links and identifiers",
         responses={
             200: {"description": "Deleted; lists the identifiers removed."},
+            400: {"description": "Invalid parameter (`validation_error`)."},
             404: {"description": "Profile was not found."},
         },
+        # Read by hand (not a FastAPI bool) so a bad value gets the Profile API's error shape.
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "suppress",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "boolean", "default": False},
+                    "description": "Also drop new events carrying any of its identifiers.",
+                }
+            ]
+        },
     )
-    async def delete(
-        request: Request, space: str, collection: str, identifier: str, suppress: bool = False
-    ) -> Response:
+    async def delete(request: Request, space: str, collection: str, identifier: str) -> Response:
         """With ``suppress=true`` new events carrying any of its identifiers are dropped."""
         try:
+            suppress = _suppress_param(request)
             locate(request, space, collection, identifier)
             if collection != "users":
                 raise ProfileApiError(400, "validation_error", "Only user profiles can be deleted.")
@@ -389,10 +461,37 @@ def build_router(profiles: ProfileService) -> APIRouter:
             if deletion is None:
                 raise ProfileApiError(404, "not_found", "Profile was not found.")
         except ProfileApiError as exc:
-            return _respond({"error": {"code": exc.code, "message": exc.message}}, exc.status)
+            return _error(exc)
         return _respond({"deleted": deletion.to_dict()})
 
+    @router.api_route(
+        "/v1/spaces/{rest:path}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
+    async def unknown(request: Request, rest: str) -> Response:
+        """Anything else under the Profile API's prefix: its error shape, with ``Request-Id``."""
+        return _error(
+            ProfileApiError(
+                404, "not_found", f"No Profile API route for {request.method} {_path(request)}."
+            )
+        )
+
+    profiles.start_warming()
     return router
+
+
+def _suppress_param(request: Request) -> bool:
+    raw = request.query_params.get("suppress")
+    if raw is None:
+        return False
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ProfileApiError(
+        400, "validation_error", "The parameter `suppress` must be true or false."
+    )
 
 
 def _event_cursor(request: Request) -> tuple[datetime, int] | None:
@@ -409,33 +508,21 @@ def _event_cursor(request: Request) -> tuple[datetime, int] | None:
         ) from None
 
 
-def _fetch_events(
-    profiles: ProfileService, space: str, record: Record, body: dict[str, Any]
+async def _with_event_items(
+    profiles: ProfileService, space: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Read the page's events from the log, outside the book lock."""
-    from shoal.identity.extract import identifiers_of
-
+    """The page's events as ready JSON: from the recent-events cache, else from the log."""
     seqs: list[int] = body.pop("_seqs")
     profile_id: str = body.pop("_profile")
-    data: list[dict[str, Any]] = []
-    for message in profiles.store.messages_at(space, seqs):
-        properties = dict(message.properties)
-        if message.type in ("page", "screen") and message.name is not None:
-            properties.setdefault(f"{message.type}_name", message.name)
-        data.append(
-            {
-                "external_ids": [
-                    {"collection": "users", "type": t, "id": v, "encoding": "none"}
-                    for t, v in identifiers_of(message)
-                ],
-                "context": message.context,
-                "type": "track",
-                "message_id": message.message_id,
-                "source_id": space,
-                "timestamp": _iso(message.timestamp),
-                "properties": properties,
-                "event": message.event_name,
-                "related": {"users": [profile_id]},
-            }
+    cached = profiles.recent.lookup(seqs)
+    if None in cached:
+        # DuckDB releases the GIL: reading events off the loop keeps the in-memory routes
+        # answering while a page is fetched.
+        items: Sequence[bytes | None] = await asyncio.to_thread(
+            profiles.event_items, space, seqs, cached
         )
+    else:
+        items = cached
+    suffix = related_suffix(profile_id)
+    data = [orjson.Fragment(cast(bytes, item) + suffix) for item in items]
     return {"data": data, **body}

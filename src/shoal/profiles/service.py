@@ -3,6 +3,8 @@
 The books are derived state: on start they are rebuilt by replaying the event log (only the
 columns identity resolution needs), then every commit is folded in on the writer thread before
 the requests are acknowledged, so a 200 from the Tracking API means the profile already shows it.
+Alongside, :class:`RecentEvents` holds ready JSON of recent events for the Profile API's
+``/events`` (filled by commits, by a warm-up after start and by store reads; see ``recent.py``).
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
+from operator import attrgetter
 from typing import Any
 
 import orjson
 
 from shoal.identity.extract import identifiers_of
-from shoal.profiles.book import Collection, ProfileBook, Record
+from shoal.profiles.book import Collection, EventRef, ProfileBook, Record
+from shoal.profiles.recent import RecentEvents, render_event
 from shoal.spec.message import Message
 from shoal.store.store import Store
 
@@ -68,6 +72,18 @@ def _replay_rows(rows: list[tuple[Any, ...]]) -> Iterator[tuple[str, Message]]:
         )
 
 
+WARM_PER_PROFILE = 10
+"""Events per profile the warm-up encodes: a first ``/events`` page at the default limit."""
+
+_WARM_CHUNK = 2_000
+
+
+def _newest(events: list[EventRef], count: int) -> list[EventRef]:
+    """A profile's ``count`` newest events (what a first ``/events`` page shows), newest first."""
+    named = [e for e in events if e.name is not None]
+    return sorted(named, key=attrgetter("timestamp", "seq"), reverse=True)[:count]
+
+
 @dataclass(frozen=True, slots=True)
 class Deletion:
     profile_id: str
@@ -92,6 +108,10 @@ class ProfileService:
         self.lock = threading.RLock()
         self.books: dict[str, ProfileBook] = {}
         self._suppressed: dict[str, set[tuple[str, str]]] = {}
+        self.recent = RecentEvents(store.settings.event_cache_mb * 2**20)
+        self.warmed = threading.Event()
+        """Set once the warm-up :meth:`start_warming` began has finished (or given up)."""
+        self._warming: threading.Thread | None = None
         self._load_suppressions()
         started = time.perf_counter()
         count = self._replay()
@@ -121,10 +141,78 @@ class ProfileService:
         return count
 
     def _on_commit(self, space: str, messages: list[Message], first_seq: int) -> None:
+        # Cache first: a page that lists a new event then finds it without a store read.
+        self.recent.add_committed(space, messages, first_seq)
         with self.lock:
             book = self.book(space)
             for offset, message in enumerate(messages):
                 book.apply(message, first_seq + offset)
+
+    def start_warming(self) -> None:
+        """Warm the recent-events cache in a background thread (once; serving goes on meanwhile:
+        a page whose events are not cached yet is read from the store)."""
+        with self.lock:
+            if self._warming is not None:
+                return
+            self._warming = threading.Thread(
+                target=self._warm_in_background, name="shoal-warm-events", daemon=True
+            )
+        self._warming.start()
+
+    def _warm_in_background(self) -> None:
+        try:
+            started = time.perf_counter()
+            count = self.warm_recent_events()
+            log.info(
+                "recent events cache: %d events (%.0f MiB) warmed in %.1f s",
+                count,
+                self.recent.size / 2**20,
+                time.perf_counter() - started,
+            )
+        except Exception:
+            # Only an optimisation: pages are read from the store instead. (Also the store
+            # closing under a warm-up that is still running.)
+            log.warning("warming the recent events cache stopped early", exc_info=True)
+        finally:
+            self.warmed.set()
+
+    def warm_recent_events(self, per_profile: int = WARM_PER_PROFILE) -> int:
+        """Encode the newest ``per_profile`` events of every user profile into the cache, most
+        recently updated profiles first, until the cache is full. Returns how many were added."""
+        added = 0
+        if self.recent.budget:
+            for space, seqs in self._warm_plan(per_profile):
+                for start in range(0, len(seqs), _WARM_CHUNK):
+                    chunk = [s for s in seqs[start : start + _WARM_CHUNK] if s not in self.recent]
+                    epoch = self.recent.epoch
+                    items = self._render(space, chunk)
+                    before = len(self.recent)
+                    room = self.recent.warm(items, epoch)
+                    added += len(self.recent) - before
+                    if not room:
+                        return added
+        return added
+
+    def _warm_plan(self, per_profile: int) -> Iterator[tuple[str, list[int]]]:
+        with self.lock:
+            spaces = [
+                (space, sorted(book.users.values(), key=lambda r: r.updated_at, reverse=True))
+                for space, book in self.books.items()
+            ]
+        for space, records in spaces:
+            for start in range(0, len(records), 1_000):
+                # In slices, so commits and requests are not held up for the whole plan.
+                with self.lock:
+                    seqs = [
+                        e.seq
+                        for record in records[start : start + 1_000]
+                        for e in _newest(record.events, per_profile)
+                    ]
+                yield space, seqs
+
+    def _render(self, space: str, seqs: Sequence[int]) -> list[tuple[int, bytes]]:
+        messages = self.store.messages_at(space, list(seqs))
+        return [(m.seq, render_event(space, m)) for m in messages]
 
     # -- suppression ------------------------------------------------------------------------------
     def _load_suppressions(self) -> None:
@@ -143,6 +231,25 @@ class ProfileService:
         return not any(ident in blocked for ident in identifiers_of(message))
 
     # -- reading ----------------------------------------------------------------------------------
+    def event_items(
+        self, space: str, seqs: Sequence[int], cached: Sequence[bytes | None] | None = None
+    ) -> list[bytes]:
+        """The ``/events`` items (see :func:`render_event`) at ``seqs``, in that order: from the
+        cache, the rest read from the store (blocking) and kept. ``cached`` is a
+        :meth:`RecentEvents.lookup` of ``seqs`` already made. Events no longer stored (deleted
+        meanwhile) are left out."""
+        items = list(self.recent.lookup(seqs) if cached is None else cached)
+        missing = [seq for seq, item in zip(seqs, items, strict=True) if item is None]
+        if missing:
+            epoch = self.recent.epoch
+            found = dict(self._render(space, missing))
+            self.recent.fill(found.items(), epoch)
+            items = [
+                found.get(seq) if item is None else item
+                for seq, item in zip(seqs, items, strict=True)
+            ]
+        return [item for item in items if item is not None]
+
     def find(self, space: str, collection: Collection, id_type: str, value: str) -> Record | None:
         with self.lock:
             return self.book(space).find(collection, id_type, value)
@@ -156,6 +263,7 @@ class ProfileService:
         """Store counts with real profile and account numbers."""
         body = self.store.stats(space)
         body["profiles"], body["accounts"] = self.counts(space)
+        body["recent_events"] = {**self.recent.stats(), "warmed": self.warmed.is_set()}
         return body
 
     # -- deleting ---------------------------------------------------------------------------------
@@ -182,6 +290,8 @@ class ProfileService:
                 cursor.execute("ROLLBACK")
                 raise
             cursor.execute("COMMIT")
+            # After the commit: a store read begun before it cannot put these back (epoch).
+            self.recent.discard(seqs)
             if suppress:
                 self._suppressed.setdefault(space, set()).update(idents)
             self._replay(space, cursor)
