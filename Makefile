@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Root installs system packages directly; anyone else through sudo when there is one.
+SUDO := $(shell if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then echo sudo; fi)
 
 .PHONY: install demo test lint typecheck unit bench clean golden
 
@@ -11,7 +13,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,spark]'
+	@# The Spark engine (and its tests) need a Java runtime: install one where none is found.
+	command -v java >/dev/null || { $(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends openjdk-17-jre-headless; }
 	touch $(STAMP)
 
 demo: install
@@ -33,6 +38,8 @@ bench: install
 	$(BIN)/python -m bench.synth
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.identity
+	$(BIN)/python -m bench.realtime
+	$(BIN)/python -m bench.batch
 
 golden: install
 	$(BIN)/python -m tests.lang.regen

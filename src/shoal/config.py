@@ -49,6 +49,18 @@ SETTINGS: tuple[Setting, ...] = (
         30,
         "How often the real-time engine checkpoints its state (restart replays from there).",
     ),
+    Setting(
+        "event_cache_mb",
+        int,
+        256,
+        "MiB of ready JSON of recent events for the Profile API's /events (0 turns it off).",
+    ),
+    Setting(
+        "spark_master",
+        str,
+        None,
+        "Spark master of `--engine spark` (default: spark-submit's, else local[*]).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -68,6 +80,8 @@ class Settings:
     log_level: str = "info"
     definitions: Path | None = None
     checkpoint_seconds: int = 30
+    event_cache_mb: int = 256
+    spark_master: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with every non-None value in ``values`` applied (CLI flags)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from shoal.cli import app
 from shoal.engines.reference import ReferenceEngine
 from tests.cases import Case, load_cases
-from tests.engines.support import matches, run_case
+from tests.engines.support import batches, matches, run_case
 
 CASES = load_cases()
 
@@ -33,19 +32,8 @@ def test_corpus_is_large_enough() -> None:
 
 
 def _batches() -> list[tuple[Path, datetime, list[Case]]]:
-    """Cases grouped by (stream, as_of), split so that no batch holds one name twice: each batch
-    is one `shoal eval --cases` call, i.e. many definitions over one load."""
-    groups: dict[tuple[Path, datetime], list[list[Case]]] = defaultdict(list)
-    for case in CASES:
-        batches = groups[(case.stream_path, case.as_of)]
-        names = {d.name for d in case.definitions}
-        for batch in batches:
-            if not names & {d.name for c in batch for d in c.definitions}:
-                batch.append(case)
-                break
-        else:
-            batches.append([case])
-    return [(s, a, b) for (s, a), bs in groups.items() for b in bs]
+    """Each batch is one `shoal eval --cases` call, i.e. many definitions over one load."""
+    return batches(CASES)
 
 
 BATCHES = _batches()

@@ -1,7 +1,8 @@
-"""Golden SQL: the pretty-printed DuckDB query of every corpus case that compiles.
+"""Golden SQL: the pretty-printed query of every corpus case that compiles, per dialect.
 
-``python -m tests.engines_sql.regen`` rewrites ``golden/duckdb/<case>.sql``; the test fails when
-the compiler's output differs, so every change to the generated SQL shows up in review.
+``python -m tests.engines_sql.regen`` (``make golden``) rewrites ``golden/<dialect>/<case>.sql``;
+the test fails when the compiler's output differs, so every change to the generated SQL shows up
+in review.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from shoal.engines.sql import UnsupportedError, compile_sql
 from tests.cases import Case, load_cases
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
-DIALECTS = ("duckdb",)
+DIALECTS = ("duckdb", "spark")
 
 
 def golden_sql(case: Case, dialect: str) -> str | None:

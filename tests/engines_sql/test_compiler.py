@@ -40,10 +40,10 @@ def test_registry_entry_resolves_to_the_engine() -> None:
     assert engine.evaluate([], [], as_of=NOW) == {}
 
 
-def test_spark_skeleton_refuses_clearly() -> None:
+def test_spark_reads_json_as_variant() -> None:
     definition = lang.compile_definition("trait('plan') = 'pro'")
-    with pytest.raises(UnsupportedError, match="Spark"):
-        compile_sql(definition, now=NOW, dialect="spark")
+    sql = compile_sql(definition, now=NOW, dialect="spark")
+    assert "SCHEMA_OF_VARIANT" in sql and "JSON_EXTRACT" not in sql
 
 
 def test_unsupported_construct_is_a_failure_not_an_answer(

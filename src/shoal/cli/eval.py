@@ -20,10 +20,11 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from shoal.cli.common import friendly, print_json
+from shoal.cli.common import friendly, print_json, settings
 from shoal.clock import SystemClock
 from shoal.engines import (
     ENGINES,
+    Engine,
     Failure,
     Members,
     Request,
@@ -119,14 +120,34 @@ def _compile(cases: list[dict[str, Any]]) -> Iterator[Request | tuple[str, Failu
         yield item if isinstance(item, Request) else (case["name"], item)
 
 
+def _engine(name: str, events: Path | None, spark: dict[str, str | None]) -> Engine:
+    """The engine to run; for Spark with its settings, and over a relations directory when
+    there are no messages to prepare."""
+    if name != "spark":
+        return get_engine(name)
+    master = settings(spark_master=spark["spark_master"]).spark_master
+    options = {"relations": spark["relations"], "output": spark["output"]}
+    engine = get_engine(name, spark_master=master, **options)
+    if events is None:
+        from shoal.engines.sql.spark_engine import SparkEngine
+
+        assert isinstance(engine, SparkEngine) and spark["relations"] is not None
+        return engine.over_relations(spark["relations"])
+    return engine
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     @friendly
     def eval_(
         events: Annotated[
-            Path,
-            typer.Option("--events", help="Segment messages: JSON Lines (.jsonl) or Parquet."),
-        ],
+            Path | None,
+            typer.Option(
+                "--events",
+                help="Segment messages: JSON Lines (.jsonl) or Parquet. Omit with "
+                "--engine spark --relations DIR to evaluate relations written earlier.",
+            ),
+        ] = None,
         query: Annotated[
             str | None,
             typer.Argument(help="The definition text; `-` reads stdin. Omit with --cases."),
@@ -166,20 +187,59 @@ def register(app: typer.Typer) -> None:
                 "and print one JSON object.",
             ),
         ] = None,
+        spark_master: Annotated[
+            str | None,
+            typer.Option(
+                "--spark-master",
+                help="Spark master URL [env SHOAL_SPARK_MASTER; default: spark-submit's, "
+                "else local[*]]. With --engine spark.",
+            ),
+        ] = None,
+        relations: Annotated[
+            str | None,
+            typer.Option(
+                "--relations",
+                help="With --engine spark: relations directory (docs/spark.md); written there "
+                "from --events, else read from there.",
+            ),
+        ] = None,
+        output: Annotated[
+            str | None,
+            typer.Option(
+                "--output",
+                help="With --engine spark: write memberships and trait values as Parquet here.",
+            ),
+        ] = None,
     ) -> None:
         """Evaluate an audience or computed trait over a file of Segment messages."""
         from shoal import lang
 
         now = SystemClock().now()
+        spark_options = {"spark_master": spark_master, "relations": relations, "output": output}
+        if engine.value != "spark" and any(v is not None for v in spark_options.values()):
+            raise typer.BadParameter("--spark-master, --relations and --output need --engine spark")
+        if events is None and relations is None:
+            raise typer.BadParameter("give --events FILE (or --engine spark --relations DIR)")
+        chosen = _engine(engine.value, events, spark_options)
         if cases is not None:
             if query is not None:
                 raise typer.BadParameter("give either QUERY or --cases, not both")
             file_as_of, listed = _cases(cases)
             text = as_of or file_as_of
             at = parse_instant(text, "--as-of" if as_of else f"{cases}:as_of") if text else now
-            messages = read_events(events, now)
-            outcomes = run(get_engine(engine.value), messages, _compile(listed), as_of=at)
+            messages = read_events(events, now) if events is not None else []
+            outcomes = run(chosen, messages, _compile(listed), as_of=at)
             print_json({c["name"]: outcomes[c["name"]].to_json() for c in listed})
+            return
+        if query is None and events is not None and relations is not None:
+            # --engine spark --events F --relations DIR alone: only write the relations, for
+            # a later run (a cluster job) to read.
+            from shoal.engines.sql.prepare import prepare
+            from shoal.engines.sql.spark_engine import write_relations
+
+            at = parse_instant(as_of, "--as-of") if as_of else now
+            written = write_relations(prepare(read_events(events, now), as_of=at), relations)
+            typer.echo(f"relations as of {at.isoformat()} written to {written}")
             return
         if query is None:
             raise typer.BadParameter("give a QUERY or --cases FILE")
@@ -196,8 +256,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(lang.render_error(text, compiled.cause), err=True)
             raise typer.Exit(2)
         at = parse_instant(as_of, "--as-of") if as_of else now
-        messages = read_events(events, now)
-        outcome = run(get_engine(engine.value), messages, [compiled], as_of=at)[QUERY_NAME]
+        messages = read_events(events, now) if events is not None else []
+        outcome = run(chosen, messages, [compiled], as_of=at)[QUERY_NAME]
         if isinstance(outcome, Failure):
             typer.echo(f"error[{outcome.code}]: {outcome.message}", err=True)
             raise typer.Exit(2)

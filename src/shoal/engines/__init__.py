@@ -128,13 +128,15 @@ ENGINES: dict[str, str] = {
     "reference": "shoal.engines.reference:ReferenceEngine",
     "duckdb": "shoal.engines.sql.duckdb_engine:DuckDBEngine",
     "realtime": "shoal.engines.realtime.engine:RealtimeEngine",
+    "spark": "shoal.engines.sql.spark_engine:SparkEngine",
 }
 
 
-def get_engine(name: str) -> Engine:
-    """A new engine by registry name; ``KeyError`` for an unknown one."""
+def get_engine(name: str, **options: Any) -> Engine:
+    """A new engine by registry name (``options`` go to its constructor, e.g. the Spark
+    engine's ``spark_master``); ``KeyError`` for an unknown one."""
     module_name, _, cls_name = ENGINES[name].partition(":")
-    engine: Engine = getattr(importlib.import_module(module_name), cls_name)()
+    engine: Engine = getattr(importlib.import_module(module_name), cls_name)(**options)
     return engine
 
 

@@ -1,7 +1,8 @@
 """Batch SQL engine: definitions compiled to sqlglot expression trees, printed per dialect.
 
-Pure: the compiler imports sqlglot and :mod:`shoal.lang` only; the DuckDB runner lives in
-:mod:`shoal.engines.sql.duckdb_engine` and is imported on demand.
+Pure: the compiler imports sqlglot and :mod:`shoal.lang` only; the runners live in
+:mod:`shoal.engines.sql.duckdb_engine` and :mod:`shoal.engines.sql.spark_engine` (sharing
+:mod:`shoal.engines.sql.runner`) and are imported on demand.
 
 >>> from datetime import datetime, UTC
 >>> from shoal import lang
@@ -18,6 +19,7 @@ from datetime import datetime
 
 from shoal.engines.sql.compiler import CompiledQuery, Compiler, Target
 from shoal.engines.sql.dialects import COMPILERS, DuckDBCompiler, SparkCompiler
+from shoal.engines.sql.layout import Layout, compiler_for
 from shoal.engines.sql.values import UnsupportedError
 from shoal.lang import ast
 
@@ -26,6 +28,7 @@ __all__ = [
     "CompiledQuery",
     "Compiler",
     "DuckDBCompiler",
+    "Layout",
     "SparkCompiler",
     "Target",
     "UnsupportedError",
@@ -41,13 +44,19 @@ def compile_sql(
     definitions: Mapping[str, Target] | None = None,
     include_anonymous: bool = False,
     pretty: bool = True,
+    layout: Layout | None = None,
 ) -> str:
-    """The SQL text of ``definition`` at ``now`` for ``dialect``.
+    """The SQL text of ``definition`` at ``now`` for ``dialect``; with a ``layout`` it reads the
+    promoted columns (``layout.py``) instead of extracting those paths from JSON.
 
     Raises:
         UnsupportedError: the definition uses a construct this dialect cannot compile yet.
     """
-    compiler = COMPILERS[dialect](
-        now=now, definitions=definitions, include_anonymous=include_anonymous
+    compiler = compiler_for(
+        COMPILERS[dialect],
+        layout,
+        now=now,
+        definitions=definitions,
+        include_anonymous=include_anonymous,
     )
     return compiler.sql(compiler.compile(definition), pretty=pretty)

@@ -114,6 +114,11 @@ class Predicates:
         """A text already matching a date pattern as a naive-UTC TIMESTAMP."""
         raise UnsupportedError("dates", type(self).__name__)
 
+    def double_text(self, number: sge.Expr) -> sge.Expr:
+        """A DOUBLE as Python's ``repr`` prints it (``2.5``, ``1.0``, ``1e-07``, ``1e+20``): the
+        string form of a JSON float."""
+        raise UnsupportedError("the string form of a float", type(self).__name__)
+
     # --- views --------------------------------------------------------------------------------
 
     def num(self, v: Val) -> sge.Expr | None:
@@ -309,9 +314,9 @@ class Predicates:
         """The text SEMANTICS groups, sorts and searches by (mode, unique, ``as string``,
         substrings): a string as is, anything else as compact JSON (``true``, ``12.5``)."""
         if v.kind == "json" and not v.is_literal:
-            # A float prints as Python's repr does (``1e-07``, ``1e+20``), which is also how
-            # DuckDB casts a DOUBLE to text; the JSON text itself may read ``1e-7``.
-            double = sge.cast(self.json_double(v.expr), sge.DataType.Type.VARCHAR)
+            # A float prints as Python's repr does (``1e-07``, ``1e+20``); the JSON text itself
+            # may read ``1e-7``.
+            double = self.double_text(self.json_double(v.expr))
             return sge.Case(
                 ifs=[
                     sge.If(this=self.json_is(v.expr, "double"), true=double),

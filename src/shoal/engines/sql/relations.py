@@ -1,9 +1,11 @@
 """The input relations every compiled definition reads, and the one it may write between runs.
 
-The SQL engines never see raw messages. A loader (``duckdb_engine.py``; a Spark loader later)
-resolves identities and folds traits in Python exactly as the reference evaluator does, then
-exposes these relations; compiled SQL reads only them. Only messages whose time is at or before
-the as-of instant (``now``) may contribute to any of them (SEMANTICS "Time").
+The SQL engines never see raw messages. A loader (``duckdb_engine.py`` and ``spark_engine.py``
+from ``prepare.py``; ``bulk.py`` for millions of messages) resolves identities and folds traits
+exactly as the reference evaluator does, then exposes these relations; compiled SQL reads only
+them. JSON values hold their object keys sorted (objects are compared by their text). Only
+messages whose time is at or before the as-of instant (``now``) may contribute to any of them
+(SEMANTICS "Time").
 
 All times are ``TIMESTAMP`` without a zone holding UTC wall-clock time: that keeps comparisons
 independent of a session time zone on every engine (DuckDB's ``TimeZone``, Spark's
@@ -21,6 +23,8 @@ independent of a session time zone on every engine (DuckDB's ``TimeZone``, Spark
     - ``properties JSON``: the message's properties; page/screen calls also carry their ``name``
       here (``property('name')``), unless the properties already hold one.
     - ``context JSON``: the message's context.
+    - optionally, promoted columns ``pp<N>_<view>`` holding typed views of property and context
+      paths (``layout.py``); only a compiler given the same layout reads them.
 
 ``shoal_profiles``
     One row per canonical profile: ``profile_id VARCHAR``, ``name VARCHAR`` (``type:value``,

@@ -1,0 +1,60 @@
+-- accounts.yaml: accounts_account_audience_reference
+WITH reduce_3 AS (
+  SELECT
+    e3.profile_id AS k,
+    COUNT(*) AS v,
+    FALSE AS integral
+  FROM shoal_events AS e3
+  WHERE
+    e3.event_name = 'Shoes Bought'
+    AND e3.ts <= CAST('2024-06-30 12:00:00.000000' AS TIMESTAMP)
+    AND e3.ts >= CAST('2024-06-23 12:00:00.000000' AS TIMESTAMP)
+  GROUP BY
+    e3.profile_id
+), users_2 AS (
+  SELECT
+    l2.group_id AS k,
+    COALESCE(COALESCE(reduce_3.v, 0) >= 1, FALSE) AS ok
+  FROM shoal_links AS l2
+  LEFT JOIN reduce_3 AS reduce_3
+    ON reduce_3.k = l2.profile_id
+), quantified_2 AS (
+  SELECT
+    users_2.k AS k,
+    BOOL_OR(users_2.ok) AS any_v,
+    BOOL_AND(users_2.ok) AS all_v
+  FROM users_2 AS users_2
+  GROUP BY
+    users_2.k
+)
+SELECT
+  a.group_id AS entity_id,
+  (
+    CASE
+      WHEN STARTSWITH(SCHEMA_OF_VARIANT(t1.value), 'ARRAY<')
+      THEN COALESCE(
+        EXISTS(
+          TRY_VARIANT_GET(t1.value, '$', 'array<variant>'),
+          el -> CASE WHEN SCHEMA_OF_VARIANT(el) = 'STRING' THEN CAST(el AS STRING) END = 'true'
+          OR CASE WHEN SCHEMA_OF_VARIANT(el) = 'BOOLEAN' THEN CAST(el AS STRING) END = LOWER('true')
+        ),
+        FALSE
+      )
+      ELSE COALESCE(
+        CASE WHEN SCHEMA_OF_VARIANT(t1.value) = 'STRING' THEN CAST(t1.value AS STRING) END = 'true'
+        OR CASE WHEN SCHEMA_OF_VARIANT(t1.value) = 'BOOLEAN' THEN CAST(t1.value AS STRING) END = LOWER('true'),
+        FALSE
+      )
+    END
+  )
+  AND (
+    COALESCE(quantified_2.any_v, FALSE)
+  ) AS value,
+  FALSE AS integral
+FROM shoal_accounts AS a
+LEFT JOIN shoal_values AS t1
+  ON t1.target = 'accounts' AND t1.entity_id = a.group_id AND t1.key = 'enterprise'
+LEFT JOIN quantified_2 AS quantified_2
+  ON quantified_2.k = a.group_id
+ORDER BY
+  entity_id

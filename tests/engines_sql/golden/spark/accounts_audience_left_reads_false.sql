@@ -1,0 +1,27 @@
+-- accounts.yaml: accounts_audience_left_reads_false
+SELECT
+  a.group_id AS entity_id,
+  CASE
+    WHEN STARTSWITH(SCHEMA_OF_VARIANT(t1.value), 'ARRAY<')
+    THEN COALESCE(
+      EXISTS(
+        TRY_VARIANT_GET(t1.value, '$', 'array<variant>'),
+        el -> CASE WHEN SCHEMA_OF_VARIANT(el) = 'STRING' THEN CAST(el AS STRING) END = 'false'
+        OR CASE WHEN SCHEMA_OF_VARIANT(el) = 'BOOLEAN' THEN CAST(el AS STRING) END = LOWER('false')
+      ),
+      FALSE
+    )
+    ELSE COALESCE(
+      CASE WHEN SCHEMA_OF_VARIANT(t1.value) = 'STRING' THEN CAST(t1.value AS STRING) END = 'false'
+      OR CASE WHEN SCHEMA_OF_VARIANT(t1.value) = 'BOOLEAN' THEN CAST(t1.value AS STRING) END = LOWER('false'),
+      FALSE
+    )
+  END AS value,
+  FALSE AS integral
+FROM shoal_accounts AS a
+LEFT JOIN shoal_values AS t1
+  ON t1.target = 'accounts'
+  AND t1.entity_id = a.group_id
+  AND t1.key = 'recent_buyer_account'
+ORDER BY
+  entity_id

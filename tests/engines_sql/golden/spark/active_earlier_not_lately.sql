@@ -1,0 +1,45 @@
+-- windows.yaml: active_earlier_not_lately
+WITH reduce_1 AS (
+  SELECT
+    e1.profile_id AS k,
+    COUNT(*) AS v,
+    FALSE AS integral
+  FROM shoal_events AS e1
+  WHERE
+    e1.event_name = 'Ping'
+    AND e1.ts <= CAST('2024-06-30 12:00:00.000000' AS TIMESTAMP)
+    AND e1.ts >= CAST('2024-05-31 12:00:00.000000' AS TIMESTAMP)
+    AND e1.ts <= CAST('2024-06-23 12:00:00.000000' AS TIMESTAMP)
+  GROUP BY
+    e1.profile_id
+), reduce_2 AS (
+  SELECT
+    e2.profile_id AS k,
+    COUNT(*) AS v,
+    FALSE AS integral
+  FROM shoal_events AS e2
+  WHERE
+    e2.event_name = 'Ping'
+    AND e2.ts <= CAST('2024-06-30 12:00:00.000000' AS TIMESTAMP)
+    AND e2.ts >= CAST('2024-06-30 11:00:00.000000' AS TIMESTAMP)
+  GROUP BY
+    e2.profile_id
+)
+SELECT
+  u.profile_id AS entity_id,
+  (
+    COALESCE(COALESCE(reduce_1.v, 0) >= 3, FALSE)
+  )
+  AND (
+    COALESCE(COALESCE(reduce_2.v, 0) = 2, FALSE)
+  ) AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN reduce_1 AS reduce_1
+  ON reduce_1.k = u.profile_id
+LEFT JOIN reduce_2 AS reduce_2
+  ON reduce_2.k = u.profile_id
+WHERE
+  u.is_user
+ORDER BY
+  entity_id

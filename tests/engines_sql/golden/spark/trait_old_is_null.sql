@@ -1,0 +1,14 @@
+-- traits.yaml: trait_old_is_null
+SELECT
+  u.profile_id AS entity_id,
+  NOT (
+    NOT t1.value IS NULL AND NOT IS_VARIANT_NULL(t1.value)
+  ) AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN shoal_traits AS t1
+  ON t1.profile_id = u.profile_id AND t1.key = 'score'
+WHERE
+  u.is_user
+ORDER BY
+  entity_id

@@ -1,0 +1,45 @@
+-- traits.yaml: trait_old_neq
+SELECT
+  u.profile_id AS entity_id,
+  CASE
+    WHEN STARTSWITH(SCHEMA_OF_VARIANT(t1.value), 'ARRAY<')
+    THEN COALESCE(
+      EXISTS(
+        TRY_VARIANT_GET(t1.value, '$', 'array<variant>'),
+        el -> (
+          NOT el IS NULL AND NOT IS_VARIANT_NULL(el)
+        )
+        AND TRUE
+        AND NOT (
+          COALESCE(
+            CASE WHEN SCHEMA_OF_VARIANT(el) = 'STRING' THEN CAST(el AS STRING) END = 'cat'
+            OR CASE WHEN SCHEMA_OF_VARIANT(el) = 'BOOLEAN' THEN CAST(el AS STRING) END = LOWER('cat'),
+            FALSE
+          )
+        )
+      ),
+      FALSE
+    )
+    ELSE COALESCE(
+      (
+        NOT t1.value IS NULL AND NOT IS_VARIANT_NULL(t1.value)
+      )
+      AND TRUE
+      AND NOT (
+        COALESCE(
+          CASE WHEN SCHEMA_OF_VARIANT(t1.value) = 'STRING' THEN CAST(t1.value AS STRING) END = 'cat'
+          OR CASE WHEN SCHEMA_OF_VARIANT(t1.value) = 'BOOLEAN' THEN CAST(t1.value AS STRING) END = LOWER('cat'),
+          FALSE
+        )
+      ),
+      FALSE
+    )
+  END AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN shoal_traits AS t1
+  ON t1.profile_id = u.profile_id AND t1.key = 'nick'
+WHERE
+  u.is_user
+ORDER BY
+  entity_id

@@ -1,0 +1,54 @@
+-- shop.yaml: where_numeric_string_property
+WITH reduce_1 AS (
+  SELECT
+    e1.profile_id AS k,
+    COUNT(*) AS v,
+    FALSE AS integral
+  FROM shoal_events AS e1
+  WHERE
+    e1.event_name = 'Order Completed'
+    AND e1.ts <= CAST('2024-06-30 12:00:00.000000' AS TIMESTAMP)
+    AND (
+      CASE
+        WHEN STARTSWITH(SCHEMA_OF_VARIANT(VARIANT_GET(e1.properties, '$["price"]', 'variant')), 'ARRAY<')
+        THEN COALESCE(
+          EXISTS(
+            TRY_VARIANT_GET(VARIANT_GET(e1.properties, '$["price"]', 'variant'), '$', 'array<variant>'),
+            el -> CASE
+              WHEN SCHEMA_OF_VARIANT(el) IN ('BIGINT', 'INT', 'SMALLINT', 'TINYINT', 'DOUBLE', 'FLOAT')
+              OR SCHEMA_OF_VARIANT(el) RLIKE '\\ADECIMAL\\(.*\\z'
+              THEN TRY_CAST(el AS DOUBLE)
+              WHEN SCHEMA_OF_VARIANT(el) = 'STRING'
+              AND CAST(el AS STRING) RLIKE '\\A(?:[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?)\\z'
+              THEN TRY_CAST(CAST(el AS STRING) AS DOUBLE)
+            END > 60
+          ),
+          FALSE
+        )
+        ELSE COALESCE(
+          CASE
+            WHEN SCHEMA_OF_VARIANT(VARIANT_GET(e1.properties, '$["price"]', 'variant')) IN ('BIGINT', 'INT', 'SMALLINT', 'TINYINT', 'DOUBLE', 'FLOAT')
+            OR SCHEMA_OF_VARIANT(VARIANT_GET(e1.properties, '$["price"]', 'variant')) RLIKE '\\ADECIMAL\\(.*\\z'
+            THEN TRY_CAST(VARIANT_GET(e1.properties, '$["price"]', 'variant') AS DOUBLE)
+            WHEN SCHEMA_OF_VARIANT(VARIANT_GET(e1.properties, '$["price"]', 'variant')) = 'STRING'
+            AND CAST(VARIANT_GET(e1.properties, '$["price"]', 'variant') AS STRING) RLIKE '\\A(?:[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?)\\z'
+            THEN TRY_CAST(CAST(VARIANT_GET(e1.properties, '$["price"]', 'variant') AS STRING) AS DOUBLE)
+          END > 60,
+          FALSE
+        )
+      END
+    )
+  GROUP BY
+    e1.profile_id
+)
+SELECT
+  u.profile_id AS entity_id,
+  COALESCE(reduce_1.v, 0) AS value,
+  FALSE AS integral
+FROM shoal_profiles AS u
+LEFT JOIN reduce_1 AS reduce_1
+  ON reduce_1.k = u.profile_id
+WHERE
+  u.is_user
+ORDER BY
+  entity_id
