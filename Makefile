@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.identity
 	$(BIN)/python -m bench.realtime
+	$(BIN)/python -m bench.realtime_http
 	$(BIN)/python -m bench.batch
 
 golden: install
