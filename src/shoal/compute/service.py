@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 _CHECKPOINT_VERSION = 1
 _POLL_SECONDS = 0.5
+_DRAIN = 64
+"""Most queued commits applied before the changes are written and readers woken."""
 
 
 @dataclass(slots=True)
@@ -241,19 +243,22 @@ class ComputeService:
             if item is None:
                 return
             try:
-                with self.lock:
-                    if item:
+                if item:
+                    with self.lock:
                         self._commit_item(item)
-                    while True:  # drain what else is queued, then write once
-                        try:
-                            more = self._queue.get_nowait()
-                        except queue.Empty:
-                            break
-                        if more is None:
-                            self._queue.put(None)
-                            break
+                # Drain a bounded amount of what else is queued, then write once. The lock is
+                # taken per commit, so readers (members, changes) never wait for a backlog.
+                for _ in range(_DRAIN):
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        self._queue.put(None)
+                        break
+                    with self.lock:
                         self._commit_item(more)
-                    self.pump()
+                self.pump()
             except Exception:
                 # A bug, not bad input (input was checked before it was stored): say so loudly;
                 # a restart replays the log from the last checkpoint.
