@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from shoal.engines import values as V
 from shoal.engines.realtime import Change
@@ -28,6 +29,28 @@ __all__ = [
     "ticks_after",
     "write",
 ]
+
+
+_CHANGE_COLUMNS = (
+    "space",
+    "seq",
+    "key",
+    "target",
+    "entity",
+    "name",
+    "kind",
+    "old",
+    "new",
+    "cause",
+    "changed_at",
+    "event_seq",
+)
+_CHANGE_SCHEMA = pa.schema(
+    [
+        (name, pa.int64() if name in ("seq", "event_seq") else pa.string())
+        for name in _CHANGE_COLUMNS
+    ]
+).set(10, pa.field("changed_at", pa.timestamp("us", tz="UTC")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +98,21 @@ def write(cursor: Any, space: str, changes: Sequence[LoggedChange], ticks: Seque
     cursor.execute("BEGIN")
     try:
         if changes:
-            cursor.executemany(
-                "INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [c.row(space) for c in changes],
+            # One Arrow batch, not a statement per row: executemany costs ~100 µs a row.
+            rows = [c.row(space) for c in changes]
+            table = pa.table(
+                {name: [r[i] for r in rows] for i, name in enumerate(_CHANGE_COLUMNS)},
+                schema=_CHANGE_SCHEMA,
             )
+            cursor.register("_changes_in", table)
+            try:
+                cursor.execute(
+                    "INSERT INTO changes SELECT space, seq, key, target, entity, name, kind,"
+                    " CAST(old AS JSON), CAST(new AS JSON), cause, changed_at, event_seq"
+                    " FROM _changes_in"
+                )
+            finally:
+                cursor.unregister("_changes_in")
         if ticks:
             cursor.executemany(
                 "INSERT INTO realtime_ticks VALUES (?, ?, ?, ?, ?)",

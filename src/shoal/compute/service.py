@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 _CHECKPOINT_VERSION = 1
 _POLL_SECONDS = 0.5
 _DRAIN = 64
+_TICK_SECONDS = 0.05
 """Most queued commits applied before the changes are written and readers woken."""
 
 
@@ -299,7 +300,10 @@ class ComputeService:
             for space in self.spaces.values():
                 due = space.core.next_timer()
                 if due is not None:
-                    wait = min(wait, max(0.0, (due - now).total_seconds()))
+                    # Timers are fired in rounds at most _TICK_SECONDS apart: each round is one
+                    # logged tick and one write, however many timers fall due in it (their
+                    # changes still carry their exact instants).
+                    wait = min(wait, max(_TICK_SECONDS, (due - now).total_seconds()))
             return wait
 
     def _apply(self, space: _Space, message: Message, seq: int) -> None:
