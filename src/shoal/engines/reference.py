@@ -403,22 +403,4 @@ class Evaluator:
             assert isinstance(span, ast.Duration)
             return V.date_test(op, subject, duration(span), self.now)
         args = [self.value(a, ctx) for a in node.args if not isinstance(a, ast.Duration)]
-        if op == "equals":
-            return V.equals(subject, args[0])
-        if op == "differs":
-            return V.differs(subject, args[0])
-        if op in ("greater_than", "at_least", "less_than", "at_most"):
-            return V.compare(op, subject, args[0])
-        if op == "contains":
-            return V.contains(subject, args)
-        if op == "omits":
-            return V.omits(subject, args)
-        if op == "starts_with":
-            return V.starts_with(subject, args[0])
-        if op == "ends_with":
-            return V.ends_with(subject, args[0])
-        if op == "one_of":
-            return V.one_of(subject, args)
-        if op == "none_of":
-            return V.none_of(subject, args)
-        return V.date_test(op, subject, args[0], self.now)  # before_date, after_date
+        return V.apply_comparator(op, subject, args, self.now)

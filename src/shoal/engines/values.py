@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = [
+    "apply_comparator",
     "as_date",
     "as_number",
     "compare",
@@ -97,6 +98,30 @@ def string_form(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def apply_comparator(op: str, subject: Any, args: list[Any], now: datetime) -> bool:
+    """A comparator with a value argument list on a non-null subject (SEMANTICS "Values and
+    comparisons"); ``exists``/``absent`` and the duration forms are decided by the caller."""
+    if op == "equals":
+        return equals(subject, args[0])
+    if op == "differs":
+        return differs(subject, args[0])
+    if op in ("greater_than", "at_least", "less_than", "at_most"):
+        return compare(op, subject, args[0])
+    if op == "contains":
+        return contains(subject, args)
+    if op == "omits":
+        return omits(subject, args)
+    if op == "starts_with":
+        return starts_with(subject, args[0])
+    if op == "ends_with":
+        return ends_with(subject, args[0])
+    if op == "one_of":
+        return one_of(subject, args)
+    if op == "none_of":
+        return none_of(subject, args)
+    return date_test(op, subject, args[0], now)  # before_date, after_date
 
 
 def jsonable(value: Any) -> Any:

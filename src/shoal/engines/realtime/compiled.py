@@ -786,25 +786,7 @@ def _comparator(node: ast.Comparator) -> Fn:
 
 def _apply(op: str, subject: Any, args: list[Any], now: datetime) -> bool:
     """``Evaluator.comparator`` once the subject (not null) and the arguments are known."""
-    if op == "equals":
-        return V.equals(subject, args[0])
-    if op == "differs":
-        return V.differs(subject, args[0])
-    if op in _ORDER:
-        return V.compare(op, subject, args[0])
-    if op == "contains":
-        return V.contains(subject, args)
-    if op == "omits":
-        return V.omits(subject, args)
-    if op == "starts_with":
-        return V.starts_with(subject, args[0])
-    if op == "ends_with":
-        return V.ends_with(subject, args[0])
-    if op == "one_of":
-        return V.one_of(subject, args)
-    if op == "none_of":
-        return V.none_of(subject, args)
-    return V.date_test(op, subject, args[0], now)  # before_date, after_date
+    return V.apply_comparator(op, subject, args, now)
 
 
 def _static_test(op: str, args: list[Any]) -> Test:
