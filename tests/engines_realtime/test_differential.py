@@ -139,3 +139,18 @@ def test_accounts_match_reference_at_every_instant(
 ) -> None:
     requests = _requests([("d", query, "accounts", False)])
     _compare(msgs, requests, _instants(msgs, data.draw))
+
+
+def test_a_where_relative_to_now_admits_events_it_rejects_today() -> None:
+    """Found by the test above: an event the filter rejects at arrival counts a day later."""
+    from shoal.spec.message import Message
+
+    at = NOW - timedelta(days=3)
+    msgs = [
+        Message(
+            type="track", event="A", user_id="u1", message_id="m1", timestamp=at, received_at=at
+        )
+    ]
+    query = "event('A').where(NOT context('timestamp').within_last(1 day)).count() >= 1"
+    requests = _requests([("r", query, "users", False)])
+    _compare(msgs, requests, [at, at + timedelta(days=1), at + timedelta(days=1, microseconds=1)])

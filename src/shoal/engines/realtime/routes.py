@@ -158,7 +158,11 @@ def admissions(definition: ast.Definition) -> Admission:
 
 
 def _about_the_event(condition: ast.Expr) -> bool:
+    """Whether the condition depends only on the event (and its owner's traits, whose changes are
+    routed on their own). One relative to now (``within_last`` …) can flip later without any
+    message: an event it rejects now may count later, so it cannot screen events."""
     return not any(
         isinstance(n, ast.EventStream | ast.ParentRef | ast.Any | ast.All)
+        or (isinstance(n, ast.Comparator) and n.op in _NOW_DATE_OPS)
         for n in ast.walk(condition)
     )
