@@ -146,11 +146,13 @@ def test_a_where_relative_to_now_admits_events_it_rejects_today() -> None:
     from shoal.spec.message import Message
 
     at = NOW - timedelta(days=3)
+    early = at - timedelta(hours=1)  # the profile exists already: the event alone routes
     msgs = [
+        Message(type="identify", user_id="u1", message_id="m0", timestamp=early, received_at=early),
         Message(
             type="track", event="A", user_id="u1", message_id="m1", timestamp=at, received_at=at
-        )
+        ),
     ]
     query = "event('A').where(NOT context('timestamp').within_last(1 day)).count() >= 1"
     requests = _requests([("r", query, "users", False)])
-    _compare(msgs, requests, [at, at + timedelta(days=1), at + timedelta(days=1, microseconds=1)])
+    _compare(msgs, requests, [early, at, at + timedelta(days=1, microseconds=1)])
