@@ -8,7 +8,8 @@ For each size (``--sizes 1M,10M,50M`` by default) it:
    file, with the chosen layout's promoted columns (``engines/sql/layout.py``);
 3. builds the hand-written world: ``typed_events`` / ``typed_accounts`` (typed columns);
 4. runs every definition of ``bench/batch_cases.py`` three ways, each materialised into a temp
-   table and timed (best of ``--repeat``): Shoal's compiled SQL over the plain JSON relations,
+   table and timed (best of ``--repeat``, more runs for a query of milliseconds, fewer for one
+   over 10 s): Shoal's compiled SQL over the plain JSON relations,
    the same with the promoted layout, and the hand-written query over typed columns; checks
    that all three give the same members / values; samples peak RSS during the runs;
 5. optionally (pyspark installed, size <= ``--spark-max``) writes the relations directory and
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import platform
 import shutil
@@ -43,7 +45,7 @@ from shoal.engines.sql import bulk
 from shoal.engines.sql import relations as rel
 from shoal.engines.sql.compiler import Target
 from shoal.engines.sql.dialects import DuckDBCompiler
-from shoal.engines.sql.layout import Layout, compiler_for
+from shoal.engines.sql.layout import Layout, Promoted, compiler_for
 from shoal.lang import ast
 from shoal.synth import SynthConfig, write_file
 
@@ -119,12 +121,20 @@ class PeakRss:
             self.peak = max(self.peak, self.process.memory_info().rss)
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> float:
+def timed(fn: Callable[[], Any], repeat: int, budget: float = 10.0) -> float:
+    """Best of ``repeat`` runs; a query of a few milliseconds runs until ``budget`` / 50 s
+    have passed (at most 10 x ``repeat`` times), since a scheduler hiccup is as long as it is;
+    a slow one stops once ``budget`` seconds have been spent (after one run at least)."""
     best = float("inf")
-    for _ in range(repeat):
+    spent = 0.0
+    runs = 0
+    while runs < repeat or (spent < budget / 50 and runs < 10 * repeat):
         started = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - started)
+        took = time.perf_counter() - started
+        best, spent, runs = min(best, took), spent + took, runs + 1
+        if spent >= budget:
+            break
     return best
 
 
@@ -326,8 +336,56 @@ def run_spark(con: duckdb.DuckDBPyConnection, directory: Path, result: SizeResul
 def run_size(size: int, args: argparse.Namespace, work: Path) -> SizeResult:
     result = SizeResult(size)
     rss = PeakRss()
-    layout = layout_for(CASES)
     print(f"== {label(size)} messages", flush=True)
+    built = work / "build.json"
+    if built.exists():
+        # A kept build (--keep): the relations and typed tables are already in the file.
+        saved = json.loads(built.read_text())
+        for name in ("messages", "events", "profiles", "steps", "identity", "build_peak_mb"):
+            setattr(result, name, saved[name])
+        con = duckdb.connect(str(work / "bench.duckdb"))
+        con.execute(f"SET memory_limit = '{args.memory_limit}'")
+        con.execute(f"SET temp_directory = '{work / 'spill'}'")
+        layout = Layout(tuple(Promoted(s, tuple(p), x, a, o) for s, p, x, a, o in saved["layout"]))
+        con.execute(f"DELETE FROM {rel.VALUES}")  # the traits the last run wrote, written again
+        print(f"  reused the build in {work}", flush=True)
+    else:
+        con, layout = build_size(size, args, work, result, rss)
+        built.write_text(
+            json.dumps(
+                {
+                    "messages": result.messages,
+                    "events": result.events,
+                    "profiles": result.profiles,
+                    "steps": result.steps,
+                    "identity": result.identity,
+                    "build_peak_mb": result.build_peak_mb,
+                    "layout": [
+                        [p.source, p.path, p.prefix, p.arrays, p.objects] for p in layout.promoted
+                    ],
+                }
+            )
+        )
+    result.cases = run_cases(con, layout, args.repeat, rss)
+    if args.spark and size <= args.spark_max:
+        if importlib.util.find_spec("pyspark") is None:
+            result.spark_note = "Spark: n/a (pyspark not installed)"
+        else:
+            try:
+                run_spark(con, work / "relations", result)
+            except ImportError as exc:
+                result.spark_note = f"Spark: n/a ({exc})"
+    elif args.spark:
+        result.spark_note = f"Spark: not run above {label(args.spark_max)} messages (--spark-max)"
+    con.close()
+    return result
+
+
+def build_size(
+    size: int, args: argparse.Namespace, work: Path, result: SizeResult, rss: PeakRss
+) -> tuple[duckdb.DuckDBPyConnection, Layout]:
+    """Generate ``size`` messages and build the relations and typed tables in ``work``."""
+    layout = layout_for(CASES)
     with rss.watch():
         started = time.perf_counter()
         paths = generate(size, work)
@@ -358,19 +416,7 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> SizeResult:
     result.build_peak_mb = rss.peak / 2**20
     print(f"  built: {result.steps}", flush=True)
     assert report.layout is not None  # the layout with its shapes measured on this data
-    result.cases = run_cases(con, report.layout, args.repeat, rss)
-    if args.spark and size <= args.spark_max:
-        if importlib.util.find_spec("pyspark") is None:
-            result.spark_note = "Spark: n/a (pyspark not installed)"
-        else:
-            try:
-                run_spark(con, work / "relations", result)
-            except ImportError as exc:
-                result.spark_note = f"Spark: n/a ({exc})"
-    elif args.spark:
-        result.spark_note = f"Spark: not run above {label(args.spark_max)} messages (--spark-max)"
-    con.close()
-    return result
+    return con, report.layout
 
 
 # --- report ---------------------------------------------------------------------------------------
@@ -393,8 +439,10 @@ def report(results: list[SizeResult], args: argparse.Namespace, load_start: str)
         "the machine skews the numbers).",
         "",
         f"`python -m bench.batch --sizes {args.sizes} --repeat {args.repeat}`. `shoal synth` "
-        f"data over {DAYS} days, as of its end. Times are the best of {args.repeat}, each query "
-        "materialised into a temp table. *default*: compiled SQL over the JSON relations; "
+        f"data over {DAYS} days, as of its end. Times are the best of {args.repeat} (a query "
+        "under 0.2 s: of as many runs as fit in 0.2 s, up to 10x; a query over 10 s: once), "
+        "each query materialised into a temp table. *default*: compiled SQL over the JSON "
+        "relations; "
         f"*layout*: the same definitions compiled against promoted columns ({promoted}); "
         "*hand*: hand-written DuckDB SQL over typed columns, same run. *same*: all three give "
         "identical members / values. Peak RSS is the process's during that definition's runs.",
@@ -464,6 +512,12 @@ def main(argv: list[str] | None = None) -> list[SizeResult]:
     parser.add_argument("--spark", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--spark-max", type=parse_size, default=10_000_000)
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="build each size in KEEP/<size> and keep it; a kept build is reused",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     args = parser.parse_args(argv)
@@ -471,6 +525,11 @@ def main(argv: list[str] | None = None) -> list[SizeResult]:
     load_start = load_average()
     results = []
     for size in sizes:
+        if args.keep is not None:
+            work = args.keep / label(size)
+            work.mkdir(parents=True, exist_ok=True)
+            results.append(run_size(size, args, work))
+            continue
         work = Path(tempfile.mkdtemp(prefix="shoal-bench-batch-", dir=args.workdir))
         try:
             results.append(run_size(size, args, work))

@@ -144,7 +144,8 @@ class Compiler(Reducers):
             select = select.join(join)
         if universe is not None:
             select = select.where(universe)
-        select = select.order_by(sge.column("entity_id"))
+        # Rows come in no particular order: every reader keys them by entity (the runner sorts
+        # names), and sorting every entity of the universe is not free.
         for name, cte in self._ctes:
             select = select.with_(name, as_=cte)
         return CompiledQuery(select, val.kind)

@@ -249,13 +249,10 @@ class Promotions(Compiler):
         """Event alias → the stream it ranges over (for nested streams' parents)."""
 
     def compile(self, definition: ast.Definition) -> CompiledQuery:
-        # Rows come back in no particular order: every reader keys them by entity (the runner
-        # sorts names), and sorting every entity of the universe is not free. An audience
-        # returns its members only (the runner drops the others), so the database can drop
-        # non-members as early as it likes.
+        # An audience returns its members only (the runner drops the others), so the database
+        # can drop non-members as early as it likes.
         query = super().compile(definition)
         select = query.select
-        select.set("order", None)
         if definition.kind == "audience":
             value = select.expressions[1]
             assert isinstance(value, sge.Alias) and value.alias == "value"

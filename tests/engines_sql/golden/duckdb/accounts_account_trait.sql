@@ -27,5 +27,3 @@ SELECT
   END AS value,
   FALSE AS integral
 FROM shoal_accounts AS a
-ORDER BY
-  entity_id

@@ -35,5 +35,3 @@ SELECT
 FROM shoal_accounts AS a
 LEFT JOIN quantified_1 AS quantified_1
   ON quantified_1.k = a.group_id
-ORDER BY
-  entity_id

@@ -10,5 +10,3 @@ LEFT JOIN shoal_values AS t1
   ON t1.target = 'accounts'
   AND t1.entity_id = a.group_id
   AND t1.key = 'recent_buyer_account'
-ORDER BY
-  entity_id

@@ -86,5 +86,3 @@ LEFT JOIN reduce_1 AS reduce_1
   ON reduce_1.k = u.profile_id
 WHERE
   u.is_user
-ORDER BY
-  entity_id

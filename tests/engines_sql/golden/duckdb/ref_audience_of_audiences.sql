@@ -63,5 +63,3 @@ LEFT JOIN shoal_values AS t2
   ON t2.target = 'users' AND t2.entity_id = u.profile_id AND t2.key = 'big'
 WHERE
   u.is_user
-ORDER BY
-  entity_id

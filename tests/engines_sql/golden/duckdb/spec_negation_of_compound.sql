@@ -62,5 +62,3 @@ LEFT JOIN shoal_traits AS t2
   ON t2.profile_id = u.profile_id AND t2.key = 'avg_spend'
 WHERE
   u.is_user
-ORDER BY
-  entity_id

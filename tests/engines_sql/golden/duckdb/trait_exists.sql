@@ -8,5 +8,3 @@ LEFT JOIN shoal_traits AS t1
   ON t1.profile_id = u.profile_id AND t1.key = 'plan'
 WHERE
   u.is_user
-ORDER BY
-  entity_id

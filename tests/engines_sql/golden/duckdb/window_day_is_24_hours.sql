@@ -35,5 +35,3 @@ LEFT JOIN reduce_2 AS reduce_2
   ON reduce_2.k = u.profile_id
 WHERE
   u.is_user
-ORDER BY
-  entity_id

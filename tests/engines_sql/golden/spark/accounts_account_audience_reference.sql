@@ -56,5 +56,3 @@ LEFT JOIN shoal_values AS t1
   ON t1.target = 'accounts' AND t1.entity_id = a.group_id AND t1.key = 'enterprise'
 LEFT JOIN quantified_2 AS quantified_2
   ON quantified_2.k = a.group_id
-ORDER BY
-  entity_id

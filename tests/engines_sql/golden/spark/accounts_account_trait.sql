@@ -25,5 +25,3 @@ SELECT
   END AS value,
   FALSE AS integral
 FROM shoal_accounts AS a
-ORDER BY
-  entity_id

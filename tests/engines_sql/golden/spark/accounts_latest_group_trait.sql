@@ -31,5 +31,3 @@ SELECT
   END AS value,
   FALSE AS integral
 FROM shoal_accounts AS a
-ORDER BY
-  entity_id

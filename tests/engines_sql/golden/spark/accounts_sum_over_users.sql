@@ -57,5 +57,3 @@ SELECT
 FROM shoal_accounts AS a
 LEFT JOIN reduce_1 AS reduce_1
   ON reduce_1.k = a.group_id
-ORDER BY
-  entity_id

@@ -15,5 +15,3 @@ LEFT JOIN shoal_traits AS t2
   ON t2.profile_id = u.profile_id AND t2.key = 'seats'
 WHERE
   u.is_user
-ORDER BY
-  entity_id

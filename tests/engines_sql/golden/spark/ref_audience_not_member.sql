@@ -25,5 +25,3 @@ LEFT JOIN shoal_values AS t1
   ON t1.target = 'users' AND t1.entity_id = u.profile_id AND t1.key = 'recent'
 WHERE
   u.is_user
-ORDER BY
-  entity_id
