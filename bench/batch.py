@@ -281,7 +281,9 @@ def run_cases(
     return out
 
 
-def run_spark(con: duckdb.DuckDBPyConnection, directory: Path, result: SizeResult) -> None:
+def run_spark(
+    con: duckdb.DuckDBPyConnection, directory: Path, result: SizeResult, memory: str
+) -> None:
     """Compiled Spark SQL on a local session over the relations directory (forced with the
     ``noop`` sink); answers compared with DuckDB's default run."""
     from shoal.engines import Members, Request, Values
@@ -291,7 +293,7 @@ def run_spark(con: duckdb.DuckDBPyConnection, directory: Path, result: SizeResul
     started = time.perf_counter()
     bulk.write_relations(con, directory)
     write_s = time.perf_counter() - started
-    engine = SparkEngine(conf={"spark.driver.memory": "6g"})
+    engine = SparkEngine(conf={"spark.driver.memory": memory})
     requests = [Request(name=c.name, definition=definition(c)) for c in CASES]
     started = time.perf_counter()
     outcomes = engine.evaluate_relations(directory, requests, as_of=AS_OF)
@@ -329,7 +331,7 @@ def run_spark(con: duckdb.DuckDBPyConnection, directory: Path, result: SizeResul
         f"definitions through `SparkEngine.evaluate_relations` in {all_s:.1f} s (answers compared "
         "with DuckDB by member names / valued profiles); per-definition times are the compiled "
         "query alone, run once after that pass (warm session), forced with the `noop` sink. The "
-        "JVM's memory is not in the peak RSS column."
+        f"JVM (spark.driver.memory {memory}) is not in the peak RSS column."
     )
 
 
@@ -372,7 +374,7 @@ def run_size(size: int, args: argparse.Namespace, work: Path) -> SizeResult:
             result.spark_note = "Spark: n/a (pyspark not installed)"
         else:
             try:
-                run_spark(con, work / "relations", result)
+                run_spark(con, work / "relations", result, args.spark_memory)
             except ImportError as exc:
                 result.spark_note = f"Spark: n/a ({exc})"
     elif args.spark:
@@ -510,7 +512,10 @@ def main(argv: list[str] | None = None) -> list[SizeResult]:
     parser.add_argument("--repeat", type=int, default=3, help="runs per query (best is kept)")
     parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory_limit")
     parser.add_argument("--spark", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--spark-max", type=parse_size, default=10_000_000)
+    parser.add_argument("--spark-max", type=parse_size, default=50_000_000)
+    parser.add_argument(
+        "--spark-memory", default="12g", help="spark.driver.memory of the local session"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     parser.add_argument(
         "--keep",

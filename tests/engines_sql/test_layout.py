@@ -167,6 +167,66 @@ def test_promoted_sql_reads_typed_columns() -> None:
     assert "JSON_EXTRACT(e1.properties" not in sql
 
 
+def test_account_traits_are_promoted_at_the_account_level_only() -> None:
+    d = lang.compile_definition(
+        "trait('plan') = 'business' AND ANY trait('role') = 'admin'", target="accounts"
+    )
+    stream = lang.compile_definition(
+        "event('V').where(trait('tier') = 'gold').count()", kind="trait", target="accounts"
+    )
+    layout = Layout.for_definitions([d, stream])
+    # trait() inside ANY/ALL and inside a stream is a user's trait: not the account's.
+    assert [(p.source, p.path) for p in layout.promoted] == [("traits", ("plan",))]
+    assert layout.on("shoal_accounts").promoted == layout.promoted
+    assert layout.on("shoal_events").promoted == ()
+    compiler = compiler_for(DuckDBCompiler, layout, now=NOW)
+    sql = compiler.sql(compiler.compile(d), pretty=False)
+    assert "a.pp1_text = 'business'" in sql
+    assert "JSON_EXTRACT(a.traits" not in sql
+
+
+PLANS: list[Any] = [
+    "business",
+    "Business",
+    "true",
+    True,
+    150,
+    "150",
+    ["business", 1],
+    {"a": 1},
+    None,
+]
+ACCOUNT_QUERIES = [
+    "trait('plan') = 'business'",
+    "trait('plan') = 'true'",
+    "trait('plan') > 100",
+    "trait('plan').contains('usi')",
+    "trait('plan').exists() AND ALL NOT trait('plan') = 'business'",
+    "trait('plan') = 'business' OR ANY event('V').count() >= 1",
+]
+
+
+@pytest.mark.parametrize("query", ACCOUNT_QUERIES)
+def test_promoted_account_traits_same_answer(query: str) -> None:
+    request = compile_request("d", query, target="accounts")
+    assert isinstance(request, Request)
+    msgs = []
+    for i, plan in enumerate(PLANS):
+        at = NOW - timedelta(hours=i)
+        common: dict[str, Any] = {"timestamp": at, "received_at": at, "user_id": f"u{i}"}
+        msgs.append(
+            Message(
+                type="group", message_id=f"g{i}", group_id=f"g{i}", traits={"plan": plan}, **common
+            )
+        )
+        msgs.append(Message(type="track", message_id=f"t{i}", event="V", **common))
+    plain = run(DuckDBEngine(), msgs, [request], as_of=NOW)["d"].to_json()
+    promoted = run(DuckDBEngine(layout="auto"), msgs, [request], as_of=NOW)["d"].to_json()
+    want = run(ReferenceEngine(), msgs, [request], as_of=NOW)["d"].to_json()
+    assert promoted == plain == want
+    assert promoted["members"], "every query matches some account"
+
+
 def test_measured_paths_join_on_their_equality_key() -> None:
     d = lang.compile_definition(
         "event('V').where(event('W').within(parent: 1 day)"

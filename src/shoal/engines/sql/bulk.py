@@ -287,7 +287,8 @@ def build(
         mapping_dir: when given, the profile mapping is written there as
             ``identity_keys.parquet`` and ``identity_messages.parquet``, and the relations are
             joined with those files.
-        layout: property paths to promote: their typed columns are added to the events
+        layout: property and account-trait paths to promote: their typed columns are added to
+            the events and the accounts
             (``layout.py``); compile with ``report.layout``, which holds their measured shapes.
         cluster: store the events sorted by ``event_name, ts`` (faster queries, slower build).
     """
@@ -329,15 +330,18 @@ def build(
         """
     )
     _events(con, layout, cluster)
-    if layout is not None and layout.promoted:
-        shapes = con.execute(shape_stats(layout).sql(dialect="duckdb")).fetchall()[0]
-        assert shapes is not None
-        report.layout = layout.with_shapes(shapes)
     counted = con.execute(f"SELECT count(*) FROM {rel.EVENTS}").fetchall()[0]
     report.events = int(counted[0]) if counted else 0
     lap("events")
     _traits(con)
     _accounts(con)
+    if layout is not None and layout.on(rel.ACCOUNTS).promoted:
+        select = promotion(layout, DuckDBCompiler, relation=rel.ACCOUNTS).sql(dialect="duckdb")
+        con.execute(f"CREATE OR REPLACE TABLE {rel.ACCOUNTS} AS {select}")
+    if layout is not None and layout.promoted:
+        shapes = con.execute(shape_stats(layout).sql(dialect="duckdb")).fetchall()[0]
+        assert shapes is not None
+        report.layout = layout.with_shapes(shapes)
     con.execute(f"CREATE OR REPLACE TABLE {rel.VALUES} ({_columns(rel.VALUES)})")
     lap("traits and accounts")
     return report
@@ -381,7 +385,7 @@ def _events(con: duckdb.DuckDBPyConnection, layout: Layout | None, cluster: bool
         """
     )
     select = "SELECT * FROM _shoal_events_plain"
-    if layout is not None and layout.promoted:
+    if layout is not None and layout.on(rel.EVENTS).promoted:
         # The promoted columns are computed in the same pass (one write of the table).
         source = sge.table_("_shoal_events_plain")
         select = promotion(layout, DuckDBCompiler, source).sql(dialect="duckdb")

@@ -78,11 +78,15 @@ class DuckDBEngine(SQLEngine):
         )
 
     def promote(self) -> None:
-        """Add the layout's promoted columns to ``shoal_events`` and measure their shapes
-        (nothing without a layout)."""
+        """Add the layout's promoted columns to ``shoal_events`` and ``shoal_accounts`` and
+        measure their shapes (nothing without a layout)."""
         if self.layout is not None and self.layout.promoted:
-            select = promotion(self.layout, DuckDBCompiler).sql(dialect="duckdb")
-            self.con.execute(f"CREATE OR REPLACE TABLE {rel.EVENTS} AS {select}")
+            for relation in (rel.EVENTS, rel.ACCOUNTS):
+                if self.layout.on(relation).promoted:
+                    select = promotion(self.layout, DuckDBCompiler, relation=relation)
+                    self.con.execute(
+                        f"CREATE OR REPLACE TABLE {relation} AS {select.sql(dialect='duckdb')}"
+                    )
             shapes = self.con.execute(shape_stats(self.layout).sql(dialect="duckdb")).fetchone()
             assert shapes is not None
             self.layout = self.layout.with_shapes(shapes)

@@ -66,7 +66,9 @@ __all__ = [
     "promotion",
 ]
 
-Source = Literal["properties", "context"]
+Source = Literal["properties", "context", "traits"]
+"""Where a promoted path lives: ``shoal_events.properties``/``.context``, or
+``shoal_accounts.traits`` (an account's own traits, read by ACCOUNTS definitions)."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -99,6 +101,11 @@ class Promoted:
     def column(self, view: str) -> str:
         return f"{self.prefix}_{view}"
 
+    @property
+    def relation(self) -> str:
+        """The relation holding its columns."""
+        return rel.ACCOUNTS if self.source == "traits" else rel.EVENTS
+
 
 @dataclass(frozen=True, slots=True)
 class Layout:
@@ -118,7 +125,8 @@ class Layout:
 
     @classmethod
     def for_definitions(cls, definitions: Iterable[ast.Definition]) -> Layout:
-        """Every property and context path the definitions read (all promoted)."""
+        """Every property and context path the definitions read, and every account trait the
+        ACCOUNTS definitions read at the account's own level (all promoted)."""
         paths: list[tuple[Source, tuple[str, ...]]] = []
         for definition in definitions:
             for node in ast.walk(definition):
@@ -126,7 +134,18 @@ class Layout:
                     paths.append(("properties", node.path))
                 elif isinstance(node, ast.ContextRef) and node.path != ("timestamp",):
                     paths.append(("context", node.path))
+            if definition.target == "accounts":
+                # Inside ANY/ALL and inside a stream, trait() is a user's: not the account's.
+                paths.extend(
+                    ("traits", (node.key, *node.path))
+                    for node in ast.walk(definition, into=_account_level)
+                    if isinstance(node, ast.TraitRef)
+                )
         return cls.of(paths)
+
+    def on(self, relation: str) -> Layout:
+        """The paths promoted on ``relation`` (``shoal_events`` or ``shoal_accounts``)."""
+        return Layout(tuple(p for p in self.promoted if p.relation == relation))
 
     def find(self, source: Source, path: tuple[str, ...]) -> Promoted | None:
         for promoted in self.promoted:
@@ -150,24 +169,41 @@ class Layout:
 
 
 def shape_stats(layout: Layout) -> sge.Select:
-    """``SELECT`` whether each promoted path holds an array, an object, over ``shoal_events``
-    (two columns per path, in layout order; see :meth:`Layout.with_shapes`)."""
-    columns: list[sge.Expr] = []
-    for p in layout.promoted:
-        for kind in ("array", "object"):
-            seen = sge.func(
-                "BOOL_OR", sge.EQ(this=sge.column(p.column("shape")), expression=string(kind))
-            )
-            columns.append(
-                sge.alias_(sge.func("COALESCE", seen, sge.false()), f"{p.prefix}_{kind}")
-            )
-    return sge.select(*columns).from_(table(rel.EVENTS, rel.EVENTS))
+    """``SELECT`` whether each promoted path holds an array, an object, over the relation
+    holding it (two columns per path, in layout order; see :meth:`Layout.with_shapes`)."""
+    parts: dict[str, sge.Select] = {}
+    for relation in (rel.EVENTS, rel.ACCOUNTS):
+        columns: list[sge.Expr] = []
+        for p in layout.on(relation).promoted:
+            for kind in ("array", "object"):
+                seen = sge.func(
+                    "BOOL_OR", sge.EQ(this=sge.column(p.column("shape")), expression=string(kind))
+                )
+                columns.append(
+                    sge.alias_(sge.func("COALESCE", seen, sge.false()), f"{p.prefix}_{kind}")
+                )
+        if columns:
+            parts[relation] = sge.select(*columns).from_(table(relation, relation))
+    picked = [
+        col(f"s_{p.relation}", f"{p.prefix}_{kind}")
+        for p in layout.promoted
+        for kind in ("array", "object")
+    ]
+    select = sge.select(*picked)
+    for i, (relation, part) in enumerate(parts.items()):
+        source = part.subquery(f"s_{relation}")
+        select = select.from_(source) if i == 0 else select.join(source, join_type="CROSS")
+    return select
 
 
 def promotion(
-    layout: Layout, dialect: type[Compiler], source: sge.Expr | None = None
+    layout: Layout,
+    dialect: type[Compiler],
+    source: sge.Expr | None = None,
+    relation: str = rel.EVENTS,
 ) -> sge.Select:
-    """``SELECT *, <promoted columns> FROM source`` (default: ``shoal_events``).
+    """``SELECT *, <promoted columns> FROM source`` (default: the table ``relation``), for the
+    paths promoted on ``relation``.
 
     Each value is extracted once (``pp<N>_json``, by ``dialect``'s ``json_get``); its views are
     ``dialect``'s own view expressions of that value (those the plain compiler evaluates inline
@@ -177,7 +213,7 @@ def promotion(
     extracted: list[sge.Expr] = [sge.Star()]
     viewed: list[sge.Expr] = [sge.Star()]
     keyed: list[sge.Expr] = [sge.Star()]
-    for p in layout.promoted:
+    for p in layout.on(relation).promoted:
         value = compiler.json_get(sge.column(p.source), p.path)
         extracted.append(sge.alias_(sge.cast(value, sge.DataType.build("JSON")), p.column("json")))
         v = Val(sge.column(p.column("json")), "json")
@@ -201,7 +237,7 @@ def promotion(
             viewed.append(sge.alias_(typed, p.column(view)))
         key = sge.cast(_equality_key(compiler, p), sge.DataType.build(VIEWS["eq"]))
         keyed.append(sge.alias_(key, p.column("eq")))
-    inner = sge.select(*extracted).from_(source or table(rel.EVENTS, rel.EVENTS))
+    inner = sge.select(*extracted).from_(source or table(relation, relation))
     middle = sge.select(*viewed).from_(inner.subquery("promoted_json"))
     return sge.select(*keyed).from_(middle.subquery("promoted_views"))
 
@@ -258,6 +294,20 @@ class Promotions(Compiler):
             assert isinstance(value, sge.Alias) and value.alias == "value"
             select = select.where(value.this.copy())
         return CompiledQuery(select, query.kind)
+
+    def trait(self, node: ast.TraitRef, frame: _Frame) -> Val:
+        # An account's own trait (not a computed trait read by key) from its promoted column.
+        held = frame.account_traits
+        if (
+            frame.scope == "accounts"
+            and self.definitions.get(node.key) != "accounts"
+            and isinstance(held, sge.Column)
+        ):
+            promoted = self.layout.find("traits", (node.key, *node.path))
+            if promoted is not None:
+                self._columns[(held.table, promoted.column("json"))] = promoted
+                return Val(col(held.table, promoted.column("json")), "json")
+        return super().trait(node, frame)
 
     def value(self, node: ast.Expr, frame: _Frame) -> Val:
         source: Source = "properties"
@@ -436,6 +486,11 @@ def _window(flt: ast.Within | ast.Between) -> tuple[timedelta, timedelta]:
         return timedelta(0), duration_of(flt.duration)
     a, b = duration_of(flt.start), duration_of(flt.end)
     return min(a, b), max(a, b)
+
+
+def _account_level(node: ast.Node) -> bool:
+    """Whether ``trait()`` below ``node`` still means the account's trait."""
+    return not isinstance(node, ast.Any | ast.All | ast.EventStream)
 
 
 def _conjuncts(node: ast.Expr) -> list[ast.Expr]:
