@@ -21,7 +21,7 @@ from shoal.engines import Request, compile_request, plan
 from shoal.engines import values as V
 from shoal.engines.realtime.compiled import _static_test, compile_body, compile_expr
 from shoal.engines.reference import Ctx, Evaluator, Session
-from shoal.engines.universe import Event
+from shoal.engines.universe import Event, World
 from shoal.lang import ast
 from shoal.spec.message import Message
 from tests.cases import Case, load_cases
@@ -99,14 +99,32 @@ def _compare(session: Session, requests: Sequence[Request], instants: Sequence[d
     compiled = [compile_expr(node) for _, node in nodes]
     for at in instants:
         evaluator = Evaluator(session, at)
+        world = session.timeline.world(at)
         for ctx in _contexts(session, at):
             for (name, node), fn in zip(nodes, compiled, strict=True):
                 want = _outcome(evaluator.eval, node, ctx)
-                got = _outcome(fn, ctx, session, at)
-                assert want[0] == got[0] and _identical(want[1], got[1]), (
-                    f"{name} at {at.isoformat()}: {node}\nctx {ctx}\n"
-                    f"reference: {want}\ncompiled:  {got}"
-                )
+                # Streams read Profile.events, or Profile.named where the live world keeps it.
+                for indexed in (False, True):
+                    _index(world, indexed)
+                    try:
+                        got = _outcome(fn, ctx, session, at)
+                    finally:
+                        _index(world, False)
+                    assert want[0] == got[0] and _identical(want[1], got[1]), (
+                        f"{name} at {at.isoformat()} (indexed: {indexed}): {node}\nctx {ctx}\n"
+                        f"reference: {want}\ncompiled:  {got}"
+                    )
+
+
+def _index(world: World, on: bool) -> None:
+    """Give every profile of ``world`` the by-name index the live world keeps (or take it away)."""
+    for profile in world.profiles.values():
+        named: dict[str, list[Event]] | None = None
+        if on:
+            named = {}
+            for event in profile.events:
+                named.setdefault(event.message.event_name or "", []).append(event)
+        profile.named = named
 
 
 def _session(msgs: list[Message], requests: list[Request], instants: list[datetime]) -> Session:

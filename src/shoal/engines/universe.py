@@ -50,6 +50,10 @@ class Profile:
     rep: str = ""
     """Its earliest message id: a profile of an earlier instant whose ``rep`` is in a later
     profile's ``message_ids`` is part of that later profile (merges only ever join)."""
+    named: dict[str, list[Event]] | None = None
+    """``events`` grouped by ``Message.event_name``, each list in ``events`` order, when the
+    profile's owner keeps that index (the real-time world does, so that a stream reads only its
+    name's events); None when it does not."""
 
     def is_user(self, include_anonymous: bool) -> bool:
         if self.id_types & USER_ID_TYPES:

@@ -6,9 +6,10 @@ The real-time core evaluates one definition for one entity after nearly every ev
 a type test per node, a :class:`~shoal.engines.reference.Ctx` per nested event, a new list per
 filter. Here that walk happens once, at compile time, and everything static is hoisted out of
 what runs per evaluation: durations are ``timedelta`` values, literal arguments are classified
-(their number, their text), paths are bound, the windows of a stream become one interval test
-fused into the single pass that picks the entity's events by name, and ``AND``/``OR`` stop at
-the first operand that decides them.
+(their number, their text), paths are bound, the windows of a stream become one interval (cut
+by bisection out of the events of the stream's name where the profile keeps them by name, as the
+live world does; else tested in the single pass that picks the entity's events by name), and
+``AND``/``OR`` stop at the first operand that decides them.
 
 The answers are the reference's to the value, type included (it is the oracle;
 ``tests/engines_realtime/test_compiled.py`` compares the two on random streams and definitions
@@ -25,6 +26,7 @@ when there are fewer): the language never reaches further out than ``property(pa
 
 from __future__ import annotations
 
+import bisect
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -37,7 +39,7 @@ from shoal.engines.universe import Account, Event, Profile
 from shoal.lang import ast
 from shoal.spec.message import Message
 
-__all__ = ["Compiled", "compile_body", "compile_expr"]
+__all__ = ["Compiled", "MessageFilter", "compile_body", "compile_expr"]
 
 Fn = Callable[[Reader, datetime, Profile | None, Account | None, Event | None, Event | None], Any]
 """A compiled expression: ``(reader, now, profile, account, event, parent) -> value``."""
@@ -64,6 +66,9 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 _NO_TIME = datetime.min
 """``now`` for comparators that do not read it."""
 _isfinite = math.isfinite
+_bisect_left = bisect.bisect_left
+_bisect_right = bisect.bisect_right
+_ts = operator.attrgetter("message.timestamp")
 _as_number = V.as_number
 _walk = V.walk_path
 
@@ -101,6 +106,24 @@ class Compiled:
     def on_event(self, event: Event, reader: Reader, now: datetime) -> Any:
         """As with ``Ctx(profile=event.owner, events=(event,))``: a ``where`` condition on it."""
         return self.fn(reader, now, event.owner, None, event, None)
+
+
+class MessageFilter:
+    """What of a stream's ``where`` conditions reads only the event's own message, as one test
+    of the message: an event that fails it is never held by the stream. The other conditions
+    are left out (as if always true); ``test`` is None when none qualifies."""
+
+    __slots__ = ("conditions", "exact", "test")
+
+    def __init__(self, conditions: tuple[ast.Expr, ...]) -> None:
+        self.conditions = conditions
+        tests = [_message_test(c) for c in conditions]
+        self.test: MessageTest | None = _all_of([t for t in tests if t is not None])
+        self.exact = all(t is not None for t in tests)
+        """Whether ``test`` is all of the conditions (each reads the message alone)."""
+
+    def __reduce__(self) -> tuple[type[MessageFilter], tuple[tuple[ast.Expr, ...]]]:
+        return (MessageFilter, (self.conditions,))  # closures do not pickle
 
 
 def compile_body(definition: ast.Definition) -> Compiled:
@@ -378,7 +401,7 @@ class _Segment:
     """Consecutive per-event filters (windows, ``where``, ``sources``) of a stream, up to an
     ``expires_after``: each keeps an event or not on its own, so together they are one test."""
 
-    __slots__ = ("bounds", "gap", "select")
+    __slots__ = ("bounds", "gap", "pick", "select")
 
     def __init__(
         self,
@@ -407,13 +430,17 @@ class _Segment:
                     lo, hi = min(a, b), max(a, b)
                 (parent_windows if flt.parent else now_windows).append((lo, hi))
         self.bounds = _bounds(now_windows, parent_windows)
-        self.select = _selector(
-            name,
-            bool(now_windows or parent_windows),
-            bool(parent_windows),
-            _all_of(tests),
-            tuple(conditions),
-        )
+        windowed, parented = bool(now_windows or parent_windows), bool(parent_windows)
+        test, fns = _all_of(tests), tuple(conditions)
+        self.select = _selector(name, windowed, parented, test, fns)
+        rest: Select | None = None
+        if parented or fns:
+            rest = _selector(None, False, parented, test, fns)
+        elif test is not None:
+            rest = _tested(test)
+        self.pick = _picker(windowed, rest)
+        """``select`` on the events of the stream's name alone, in time order
+        (``Profile.named``): the window is two bisections, not a test per event."""
 
 
 def _bounds(
@@ -532,6 +559,39 @@ def _selector(
     return select
 
 
+def _tested(test: MessageTest) -> Select:
+    return lambda events, bounds, r, now, p, a, e: [x for x in events if test(x.message)]
+
+
+def _picker(windowed: bool, rest: Select | None) -> Select:
+    """``select`` for a list of events of the right name in time order: the events in the
+    bounds, sliced out, then ``rest`` (the other filters; None when there are none)."""
+    if not windowed:
+        if rest is None:
+            return lambda events, bounds, r, now, p, a, e: events[:]
+        return rest
+
+    def pick(
+        events: list[Event],
+        bounds: _Bounds,
+        r: Reader,
+        now: datetime,
+        p: Profile | None,
+        a: Account | None,
+        e: Event | None,
+    ) -> list[Event]:
+        lo, hi, _ = bounds
+        i = _bisect_left(events, lo, key=_ts)
+        j = _bisect_right(events, hi, key=_ts)
+        if i >= j:
+            return []
+        if rest is None:
+            return events[i:j]
+        return rest(events[i:j], bounds, r, now, p, a, e)
+
+    return pick
+
+
 # --- conditions about the event alone ------------------------------------------------------------
 
 
@@ -640,8 +700,24 @@ def _stream(node: ast.EventStream) -> StreamFn:
         return fallback[0](r, now, p, a, e, q)
 
     first = segments[0]
-    first_bounds, first_select = first.bounds, first.select
+    first_bounds, first_select, first_pick = first.bounds, first.select, first.pick
     rest = segments[1:]
+    none: list[Event] = []
+
+    def of(
+        owner: Profile,
+        bounds: _Bounds,
+        r: Reader,
+        now: datetime,
+        p: Profile | None,
+        a: Account | None,
+        e: Event | None,
+    ) -> list[Event]:
+        """The first segment over one linked user's events (an account's stream)."""
+        named = owner.named
+        if named is None:
+            return first_select(owner.events, bounds, r, now, p, a, e)
+        return first_pick(named.get(name, none), bounds, r, now, p, a, e)
 
     def stream(
         r: Reader,
@@ -658,15 +734,18 @@ def _stream(node: ast.EventStream) -> StreamFn:
             return slow(r, now, p, a, e, q)
         except _Empty:
             return []
-        if e is not None:
-            events = first_select(e.owner.events, bounds, r, now, p, a, e)
-        elif p is not None:
-            events = first_select(p.events, bounds, r, now, p, a, e)
+        owner = e.owner if e is not None else p
+        if owner is not None:
+            named = owner.named
+            if named is None:
+                events = first_select(owner.events, bounds, r, now, p, a, e)
+            else:
+                events = first_pick(named.get(name, none), bounds, r, now, p, a, e)
         elif a is not None:
             users = a.users  # account traits read the events of all linked users
             events = []
             for u in users:
-                events.extend(first_select(u.events, bounds, r, now, p, a, e))
+                events.extend(of(u, bounds, r, now, p, a, e))
             if len(users) > 1:
                 events.sort(key=_order)
         else:

@@ -18,8 +18,8 @@ real-time-specific questions are *when* to evaluate and *what to keep*:
 * when: after a message that touches something the definition reads (:mod:`.routes`), after a
   definition it reads changed for the same entity (in dependency order, within the same step),
   and at every instant where time alone can flip it — an event time or a date value shifted by
-  one of its durations, and one microsecond either side (the clock's resolution), exactly the
-  instants the reference samples;
+  one of the offsets :func:`.routes.route` derives from its windows and date comparators (each
+  one of the instants the reference samples);
 * what: only events whose names some definition reads, and only as far back as the widest
   window that reads them (:func:`.routes.horizons`).
 """
@@ -29,14 +29,15 @@ from __future__ import annotations
 import bisect
 import heapq
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from shoal.engines import Request
 from shoal.engines import values as V
-from shoal.engines.realtime.compiled import Compiled, compile_body, compile_expr
+from shoal.engines.realtime.compiled import Compiled, MessageFilter, compile_body, compile_expr
 from shoal.engines.realtime.routes import Admission, Route, admissions, horizons, route
 from shoal.engines.realtime.world import LiveWorld
 from shoal.engines.universe import Account, Event, Profile
@@ -88,6 +89,18 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+_Edges = list[tuple[str, tuple[timedelta, ...], MessageFilter, bool]]
+
+
+def _edges(route: Route) -> _Edges:
+    """``route.edges`` with the conditions compiled (what :meth:`Core._next_edge` runs)."""
+    out: _Edges = []
+    for name, offsets, conditions, last in route.edges:
+        held = MessageFilter(conditions)
+        out.append((name, offsets, held, last and held.exact))
+    return out
+
+
 class _Unit:
     """One definition as the core runs it."""
 
@@ -99,6 +112,7 @@ class _Unit:
         "body",
         "cross",
         "dependents",
+        "edges",
         "order",
         "request",
         "route",
@@ -119,6 +133,7 @@ class _Unit:
         """The definition's body compiled once: :meth:`Core._evaluate` runs it, not the tree."""
         self.since = since
         """Events before this instant do not count (a definition created without history)."""
+        self.edges = _edges(route)
         self.accounts = request.definition.target == "accounts"
         self.audience = request.definition.kind == "audience"
         self.dependents: list[_Unit] = []
@@ -152,7 +167,7 @@ class Core:
             for name, reach in horizons(r.definition):
                 read_events.add(name)
                 self.horizons[name] = max(self.horizons.get(name, timedelta(0)), reach)
-        self.world = LiveWorld(read_events)
+        self.world = LiveWorld(read_events, dated=self._dated())
         self.results: dict[str, dict[str, Any]] = {name: {} for name in self.units}
         """Definition key → entity → current value (audiences: ``True`` for members only)."""
         self.ever: dict[str, set[str]] = {
@@ -164,6 +179,8 @@ class Core:
         self._due: dict[tuple[str, str], datetime] = {}
         self._edges: dict[tuple[str, str], tuple[int, datetime | None]] = {}
         """(key, entity) → (profile version, next edge) when it was last computed."""
+        self._trait_dates: dict[str, tuple[int, list[datetime]]] = {}
+        """Profile id → (profile version, the dates in its custom traits, sorted)."""
         self._by_event: dict[str, list[_Unit]] = {}
         for unit in self.units.values():
             for name in unit.route.events:
@@ -343,6 +360,7 @@ class Core:
     def _retire(self, gone: str, name: str, kept: str, at: datetime) -> Iterator[Change]:
         """A merge folded profile ``gone`` into ``kept``: ``gone``'s results end, its past
         memberships become ``kept``'s (SEMANTICS: a merged history is one history)."""
+        self._trait_dates.pop(gone, None)
         for key, unit in self.units.items():
             if unit.accounts:
                 continue
@@ -436,8 +454,11 @@ class Core:
 
     def _schedule(self, unit: _Unit, entity: str, now: datetime) -> None:
         """Queue the next instant after ``now`` where time alone could change the result."""
+        route = unit.route
+        if not unit.edges and not route.date_offsets:
+            return  # only messages change it
         key = unit.request.name
-        cacheable = not unit.accounts and not (unit.route.dates and unit.route.reads)
+        cacheable = not unit.accounts and not (route.dates and route.reads)
         if cacheable:
             version = self.world.versions.get(entity, 0)
             held = self._edges.get((key, entity))
@@ -455,27 +476,35 @@ class Core:
         heapq.heappush(self._timers, (nxt, unit.order, key, entity))
 
     def _next_edge(self, unit: _Unit, entity: str, now: datetime) -> datetime | None:
-        spans = unit.route.spans
-        if len(spans) == 1 and not unit.route.dates:
-            return None  # no duration relative to now: only messages change it
+        edges, shifts = unit.edges, unit.route.date_offsets
+        if not edges and not shifts:
+            return None  # nothing relative to now: only messages change it
         profiles = self._profiles_of(unit, entity)
         best: datetime | None = None
-        names = unit.route.events
-        for profile in profiles:
-            events = profile.events
-            for span in spans[1:]:  # spans[0] is zero: an event time itself is in the past
-                # The first event read by the unit whose edge (ts + span, plus a tick) is still
-                # ahead: events are in time order, so bisect, then skip other names.
-                i = bisect.bisect_right(events, now - span - _TICK, key=_ts)
-                while i < len(events) and events[i].message.event_name not in names:
-                    i += 1
-                if i < len(events):
-                    best = _earliest(best, events[i].ts + span, now)
-        if unit.route.dates:
-            for moment in self._dates(unit, entity, profiles):
-                for span in spans:
-                    best = _earliest(best, moment + span, now)
-                    best = _earliest(best, moment - span, now)
+        if edges:
+            for profile in profiles:
+                named = profile.named
+                assert named is not None
+                for name, offsets, held, last in edges:
+                    events = named.get(name)
+                    if not events:
+                        continue
+                    test = held.test
+                    if last:
+                        at = _last_edge(events, offsets, now, test)
+                        if at is not None and (best is None or at < best):
+                            best = at
+                    else:
+                        for offset in offsets:
+                            at = _first_edge(events, offset, now, test)
+                            if at is not None and (best is None or at < best):
+                                best = at
+        if shifts:
+            for dates in self._dates(unit, entity, profiles):
+                for offset in shifts:
+                    at = _first_shift(dates, offset, now)
+                    if at is not None and (best is None or at < best):
+                        best = at
         return best
 
     def _profiles_of(self, unit: _Unit, entity: str) -> list[Profile]:
@@ -485,29 +514,69 @@ class Core:
         profile = self.world.profiles.get(entity)
         return [profile] if profile is not None else []
 
-    def _dates(self, unit: _Unit, entity: str, profiles: list[Profile]) -> Iterator[datetime]:
+    def _dates(
+        self, unit: _Unit, entity: str, profiles: list[Profile]
+    ) -> Iterator[Sequence[datetime]]:
+        """The date values the unit's date comparators can read, as sorted lists."""
+        world = self.world
         for profile in profiles:
-            yield from V.dates_in(profile.traits)
-            for event in profile.events:
-                yield from V.dates_in(event.message.properties)
-                yield from V.dates_in(event.message.context)
+            pid = profile.pid
+            version = world.versions.get(pid, 0)
+            held = self._trait_dates.get(pid)
+            if held is None or held[0] != version:
+                held = self._trait_dates[pid] = (version, sorted(V.dates_in(profile.traits)))
+            if held[1]:
+                yield held[1]
+            by_name = world.dates.get(pid, {})
+            for name in unit.route.events:
+                dates = by_name.get(name)
+                if dates:
+                    yield dates
+        extra: list[datetime] = []
         if unit.accounts:
-            account = self.world.accounts.get(entity)
+            account = world.accounts.get(entity)
             if account is not None:
-                yield from V.dates_in(account.traits)
+                extra.extend(V.dates_in(account.traits))
         # Values of the definitions it reads (a computed trait holding a date).
         for key in unit.route.reads:
             for profile in profiles:
-                yield from V.dates_in(self.results[key].get(profile.pid))
+                extra.extend(V.dates_in(self.results[key].get(profile.pid)))
             if unit.accounts:
-                yield from V.dates_in(self.results[key].get(entity))
+                extra.extend(V.dates_in(self.results[key].get(entity)))
+        if extra:
+            extra.sort()
+            yield extra
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_trait_dates" not in state:
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        """A core checkpointed before the indexes existed: derive them (and the routes that now
+        carry the offsets) from the state it holds."""
+        defined = {k: r.definition for k, r in self.requests.items()}
+        for unit in self.units.values():
+            unit.route = route(unit.request.definition, defined)
+            unit.edges = _edges(unit.route)
+        self._trait_dates = {}
+        self.world.reindex(dated=self._dated())
+
+    def _dated(self) -> set[str]:
+        """The event names whose date values some definition's date comparators can read."""
+        return {n for u in self.units.values() if u.route.date_offsets for n in u.route.events}
 
 
 def _profile_since(profile: Profile, since: datetime) -> Profile:
     """The profile as a definition created at ``since`` without history sees it: the same
     identity and traits, only the events from ``since`` on."""
     view = Profile(profile.pid, profile.name, profile.id_types, profile.traits)
-    view.events = [e for e in profile.events if e.ts >= since]
+    view.events = profile.events[bisect.bisect_left(profile.events, since, key=_ts) :]
+    if profile.named is not None:
+        view.named = {
+            name: events[bisect.bisect_left(events, since, key=_ts) :]
+            for name, events in profile.named.items()
+        }
     return view
 
 
@@ -517,17 +586,72 @@ def _account_since(account: Account, since: datetime) -> Account:
     )
 
 
-def _ts(event: Event) -> datetime:
-    return event.message.timestamp
+_ts = operator.attrgetter("message.timestamp")
 
 
-def _earliest(best: datetime | None, edge: datetime, now: datetime) -> datetime | None:
-    """Fold ``edge`` and the instants a tick either side of it into ``best``: the earliest
-    instant after ``now`` among them."""
-    for at in (edge - _TICK, edge, edge + _TICK):
-        if at > now and (best is None or at < best):
-            best = at
-    return best
+def _first_edge(
+    events: list[Event], offset: timedelta, now: datetime, test: Callable[[Message], bool] | None
+) -> datetime | None:
+    """The earliest ``t + offset`` after ``now`` for ``t`` the time of an event in ``events``
+    (in time order) that passes ``test``; None when there is none within the datetime range."""
+    try:
+        i = bisect.bisect_right(events, now - offset, key=_ts)
+    except OverflowError:  # now - offset is outside the range: below it, every t is after it
+        if offset < timedelta(0):
+            return None
+        i = 0
+    n = len(events)
+    if test is not None:
+        while i < n and not test(events[i].message):
+            i += 1
+    if i == n:
+        return None
+    try:
+        return events[i].message.timestamp + offset
+    except OverflowError:
+        return None  # later than any instant there is
+
+
+def _last_edge(
+    events: list[Event],
+    offsets: tuple[timedelta, ...],
+    now: datetime,
+    test: Callable[[Message], bool] | None,
+) -> datetime | None:
+    """The earliest ``t + offset`` after ``now`` for ``t`` the time of the last event in
+    ``events`` that passes ``test``; None when there is none within the datetime range."""
+    i = len(events) - 1
+    if test is not None:
+        while i >= 0 and not test(events[i].message):
+            i -= 1
+    if i < 0:
+        return None
+    t = events[i].message.timestamp
+    for offset in offsets:  # ascending
+        try:
+            at = t + offset
+        except OverflowError:
+            return None
+        if at > now:
+            return at
+    return None
+
+
+def _first_shift(dates: Sequence[datetime], offset: timedelta, now: datetime) -> datetime | None:
+    """The earliest ``d + offset`` after ``now`` for ``d`` in ``dates`` (ascending); None when
+    there is none within the datetime range."""
+    try:
+        i = bisect.bisect_right(dates, now - offset)
+    except OverflowError:
+        if offset < timedelta(0):
+            return None
+        i = 0
+    if i == len(dates):
+        return None
+    try:
+        return dates[i] + offset
+    except OverflowError:
+        return None
 
 
 class _Reader:

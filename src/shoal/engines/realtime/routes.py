@@ -20,6 +20,8 @@ _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
 UNBOUNDED: timedelta = timedelta.max
 """Horizon of a stream whose events can matter at any age (no window relative to now)."""
+_TICK = timedelta(microseconds=1)
+"""The clock's resolution: ``now > t`` first holds at ``t + _TICK``."""
 
 
 def duration(node: ast.Duration) -> timedelta:
@@ -43,18 +45,44 @@ class Route:
     dates: bool
     """Whether a date comparator relative to now reads values: then dates found in traits,
     properties and context are edges too."""
+    edges: tuple[tuple[str, tuple[timedelta, ...], tuple[ast.Expr, ...], bool], ...]
+    """Per stream: after an event of its name at ``t`` that meets its conditions, the instants
+    where time alone can flip the result are ``t + offset`` for these offsets (positive,
+    ascending); see :func:`route`. When the last item is true, only the last such event has
+    them (a session's end) — provided every condition reads the event's message alone: one that
+    reads anything else may reject the last event of the name but not an earlier one."""
+    date_offsets: tuple[timedelta, ...]
+    """The same for a date value ``d`` a date comparator reads: ``d + offset`` (any sign)."""
 
 
 _NOW_DATE_OPS = frozenset({"within_last", "within_next", "before_last", "after_next"})
 
 
 def route(definition: ast.Definition, defined: Mapping[str, ast.Definition]) -> Route:
-    """The routing entry of ``definition``; ``defined`` holds every definition by key."""
+    """The routing entry of ``definition``; ``defined`` holds every definition by key.
+
+    Without a message, a result can only change where one of the tests relative to now that it
+    is made of changes, and each of those is a step in now (times have microsecond resolution):
+
+    * ``within(d)``: ``now - d <= t`` ends at ``t + d + 1µs`` (``t <= now`` always holds);
+    * ``between(a, b)``, ``lo``/``hi`` the smaller/larger: ``t <= now - lo`` starts at
+      ``t + lo``, ``now - hi <= t`` ends at ``t + hi + 1µs``;
+    * ``expires_after(g)``: ``now - t > g`` (``t`` the session's last event) starts at
+      ``t + g + 1µs``;
+    * on a date ``d``: ``within_last(s)`` (``now - s <= d <= now``) at ``d`` and ``d + s + 1µs``;
+      ``within_next(s)`` (``now <= d <= now + s``) at ``d - s`` and ``d + 1µs``; ``before_last(s)``
+      (``d <= now - s``) at ``d + s``; ``after_next(s)`` (``d >= now + s``) at ``d - s + 1µs``.
+
+    Each window or session applies to the events of its own stream, and an event time is a date
+    too where ``context('timestamp')`` reads it. Windows with ``parent:`` are relative to the
+    enclosing event, not to now.
+    """
     events: set[str] = set()
     traits = False
     reads: set[str] = set()
     spans = {timedelta(0)}
     dates = False
+    date_offsets: set[timedelta] = set()
     for node in ast.walk(definition):
         if isinstance(node, ast.EventStream) and node.source == "event":
             events.add(node.name)
@@ -75,13 +103,66 @@ def route(definition: ast.Definition, defined: Mapping[str, ast.Definition]) -> 
                     spans.add(duration(arg))
             if node.op in _NOW_DATE_OPS:
                 dates = True
+                span = node.args[0]
+                assert isinstance(span, ast.Duration)
+                date_offsets.update(_date_steps(node.op, duration(span)))
+    # Per stream: its name, its where conditions before any expires_after (an event failing one
+    # is never in the stream, so its edges cannot matter to it), and its offsets.
+    offsets: dict[tuple[str, tuple[ast.Expr, ...], bool], set[timedelta]] = {}
+    for node in ast.walk(definition):
+        if not isinstance(node, ast.Reducer) or node.stream.source != "event":
+            continue
+        conditions: list[ast.Expr] = []
+        found: set[timedelta] = set()
+        last: set[timedelta] = set()
+        first = True
+        steady = True  # no window in the first segment: its events do not change with now
+        for flt in node.stream.filters:
+            if isinstance(flt, ast.Within | ast.Between) and first:
+                steady = False
+            if isinstance(flt, ast.Within) and not flt.parent:
+                found.add(duration(flt.duration) + _TICK)
+            elif isinstance(flt, ast.Between) and not flt.parent:
+                lo, hi = sorted((duration(flt.start), duration(flt.end)))
+                found.update((lo, hi + _TICK))
+            elif isinstance(flt, ast.ExpiresAfter):
+                # Over a fixed set of events a session only ends, a gap after its last one.
+                (last if first and steady else found).add(duration(flt.duration) + _TICK)
+                first = False
+            elif isinstance(flt, ast.Where) and first:
+                conditions.append(flt.condition)
+        # A context('timestamp') here reads an event of this stream (its reducer's argument, a
+        # where on it) or of one nested in it: a superset either way.
+        if any(isinstance(n, ast.ContextRef) and n.path == ("timestamp",) for n in ast.walk(node)):
+            found.update(date_offsets)
+        for held, only_last in ((found, False), (last, True)):
+            held = {o for o in held if o > timedelta(0)}
+            if held:
+                key = (node.stream.name, tuple(conditions), only_last)
+                offsets.setdefault(key, set()).update(held)
     return Route(
         events=frozenset(events),
         traits=traits,
         reads=frozenset(reads),
         spans=tuple(sorted(spans)),
         dates=dates,
+        edges=tuple(
+            (name, tuple(sorted(found)), conditions, last)
+            for (name, conditions, last), found in offsets.items()
+        ),
+        date_offsets=tuple(sorted(date_offsets)),
     )
+
+
+def _date_steps(op: str, span: timedelta) -> tuple[timedelta, ...]:
+    """Where ``d.<op>(span)`` can flip, relative to ``d`` (see :func:`route`)."""
+    if op == "within_last":
+        return (timedelta(0), span + _TICK)
+    if op == "within_next":
+        return (-span, _TICK)
+    if op == "before_last":
+        return (span,)
+    return (_TICK - span,)  # after_next
 
 
 def horizons(definition: ast.Definition) -> Iterator[tuple[str, timedelta]]:

@@ -2,19 +2,22 @@
 
 The same objects the reference evaluator walks (:class:`~shoal.engines.universe.Profile`,
 :class:`~shoal.engines.universe.Account`), kept current instead of rebuilt: an identity graph fed
-in SEMANTICS order, each profile's events (only names some definition reads, in event order),
-and traits folded by event time per key, so a late identify or a merge still leaves the latest
-value (or the latest removal) in place. Pure: no I/O, no clock.
+in SEMANTICS order, each profile's events (only names some definition reads, in event order,
+also by name in ``Profile.named``), and traits folded by event time per key, so a late identify
+or a merge still leaves the latest value (or the latest removal) in place. Pure: no I/O, no
+clock.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+import operator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shoal.engines import values as V
 from shoal.engines.universe import USER_ID_TYPES, Account, Event, Profile
 from shoal.identity import DEFAULT_RULES, IdentityGraph, IdentityRules, apply_message, group_id_of
 from shoal.identity.resolve import message_order
@@ -25,6 +28,18 @@ __all__ = ["Applied", "LiveWorld"]
 #: The sort key of a message: SEMANTICS order (time, receivedAt, messageId).
 Order = tuple[datetime, datetime, str]
 _REMOVED = object()
+_ts = operator.attrgetter("message.timestamp")
+
+
+def _order_of(event: Event) -> Order:
+    return message_order(event.message)
+
+
+def _dates_of(msg: Message) -> Iterator[datetime]:
+    """The date values of an event's properties and context (what a date comparator on
+    ``property()``/``context()`` can read of it)."""
+    yield from V.dates_in(msg.properties)
+    yield from V.dates_in(msg.context)
 
 
 @dataclass(slots=True)
@@ -82,7 +97,15 @@ class _Traits:
 class LiveWorld:
     """Profiles by canonical id and accounts by group id, as of the messages applied so far."""
 
-    def __init__(self, read_events: Iterable[str], rules: IdentityRules = DEFAULT_RULES) -> None:
+    def __init__(
+        self,
+        read_events: Iterable[str],
+        rules: IdentityRules = DEFAULT_RULES,
+        *,
+        dated: Iterable[str] = (),
+    ) -> None:
+        """``dated``: the event names to keep :attr:`dates` for (read by a definition that
+        compares dates relative to now)."""
         self.read_events = frozenset(read_events)
         self.graph = IdentityGraph(rules)
         self.profiles: dict[str, Profile] = {}
@@ -96,6 +119,11 @@ class LiveWorld:
         self.versions: dict[str, int] = {}
         """Profile id → a number that grows whenever its events, traits or identifiers change
         (pruning aside): what was derived from an unchanged version still holds."""
+        self.dated = frozenset(dated)
+        self.dates: dict[str, dict[str, list[datetime]]] = {}
+        """Profile id → event name → the date values in the properties and context of its
+        retained events of that name, sorted (only names in ``dated``): walking every event for
+        them at each evaluation is what the timers of date comparators would otherwise cost."""
 
     def is_user(self, pid: str, include_anonymous: bool) -> bool:
         profile = self.profiles.get(pid)
@@ -121,9 +149,10 @@ class LiveWorld:
         profile = self.profiles.get(pid)
         types = frozenset(t for t, _ in self.graph.pairs(pid))
         if profile is None:
-            profile = self.profiles[pid] = Profile(pid, self.graph.name(pid), types)
+            profile = self.profiles[pid] = Profile(pid, self.graph.name(pid), types, named={})
             self._traits[pid] = _Traits()
             self._orders[pid] = []
+            self.dates[pid] = {}
             out.became_user = True
         elif types != profile.id_types:
             profile.id_types = types
@@ -138,6 +167,7 @@ class LiveWorld:
                 self._orders[pid].insert(at, order)
                 out.event = Event(msg, profile)
                 profile.events.insert(at, out.event)
+                self._index(profile, name, out.event, order)
         elif msg.type == "identify":
             out.traits = self._traits[pid].fold(order, msg.traits, profile.traits)
         group_id = group_id_of(msg)
@@ -153,6 +183,38 @@ class LiveWorld:
             out.account = group_id
         return out
 
+    def _index(self, profile: Profile, name: str, event: Event, order: Order) -> None:
+        """Add ``event`` (just inserted in ``profile.events``) to the profile's indexes."""
+        named = profile.named
+        assert named is not None
+        same = named.get(name)
+        if not same:  # none yet, or all pruned
+            named[name] = [event]
+        elif order >= _order_of(same[-1]):
+            same.append(event)
+        else:  # a late event: where ``events`` put it, after any with the same order
+            same.insert(bisect.bisect_right(same, order, key=_order_of), event)
+        if name in self.dated:
+            held = self.dates[profile.pid].setdefault(name, [])
+            for when in _dates_of(event.message):
+                bisect.insort(held, when)
+
+    def reindex(self, *, dated: Iterable[str]) -> None:
+        """Build every profile's indexes from its events (a world pickled without them)."""
+        self.dated = frozenset(dated)
+        self.dates = {}
+        for pid, profile in self.profiles.items():
+            profile.named = {}
+            dates: dict[str, list[datetime]] = {}
+            self.dates[pid] = dates
+            for event in profile.events:
+                name = event.message.event_name or ""
+                profile.named.setdefault(name, []).append(event)
+                if name in self.dated:
+                    dates.setdefault(name, []).extend(_dates_of(event.message))
+            for held in dates.values():
+                held.sort()
+
     def _absorb(self, kept_id: str, gone_id: str) -> None:
         self.versions.pop(gone_id, None)
         gone = self.profiles.pop(gone_id)
@@ -162,6 +224,14 @@ class LiveWorld:
             at = bisect.bisect_right(orders, order)
             orders.insert(at, order)
             kept.events.insert(at, Event(event.message, kept))
+        # The merged events are new Event objects (their owner changed): index them afresh.
+        named: dict[str, list[Event]] = {}
+        for event in kept.events:
+            named.setdefault(event.message.event_name or "", []).append(event)
+        kept.named = named
+        dates = self.dates[kept_id]
+        for name, held in self.dates.pop(gone_id).items():
+            dates[name] = sorted(dates.get(name, []) + held)
         self._traits[kept_id].absorb(self._traits.pop(gone_id), kept.traits)
         kept.id_types = frozenset(t for t, _ in self.graph.pairs(kept_id))
         for group_id in self.links.pop(gone_id, set()):
@@ -174,18 +244,38 @@ class LiveWorld:
     def prune(self, pid: str, horizons: dict[str, timedelta], now: datetime) -> int:
         """Drop the profile's events no definition can read again at ``now`` or later."""
         profile = self.profiles[pid]
-        keep: list[int] = []
-        for i, event in enumerate(profile.events):
-            reach = horizons.get(event.message.event_name or "")
-            if reach is None or (reach != timedelta.max and event.ts < now - reach):
+        named = profile.named
+        assert named is not None
+        gone: list[Event] = []
+        for name, same in named.items():
+            reach = horizons.get(name)
+            if reach is None:
+                cut = len(same)
+            elif reach == timedelta.max:
                 continue
-            keep.append(i)
-        dropped = len(profile.events) - len(keep)
-        if dropped:
-            orders = self._orders[pid]
-            profile.events[:] = [profile.events[i] for i in keep]
-            orders[:] = [orders[i] for i in keep]
-        return dropped
+            else:
+                try:
+                    cutoff = now - reach
+                except OverflowError:
+                    continue  # before the first instant there is: nothing is that old
+                # Events of one name are in time order: the ones to drop are a prefix.
+                cut = bisect.bisect_left(same, cutoff, key=_ts)
+            if cut:
+                if name in self.dated:
+                    held = self.dates[pid][name]
+                    for event in same[:cut]:
+                        for when in _dates_of(event.message):
+                            del held[bisect.bisect_left(held, when)]
+                gone.extend(same[:cut])
+                del same[:cut]
+        if not gone:
+            return 0
+        dropped = {id(event) for event in gone}
+        events, orders = profile.events, self._orders[pid]
+        keep = [i for i, event in enumerate(events) if id(event) not in dropped]
+        events[:] = [events[i] for i in keep]
+        orders[:] = [orders[i] for i in keep]
+        return len(gone)
 
     def user_types(self, pid: str) -> frozenset[str]:
         return self.profiles[pid].id_types & USER_ID_TYPES
