@@ -285,3 +285,35 @@ def test_promoted_user_text_round_trips(text: str) -> None:
     request = Request(name="a", definition=injection._definition(text))
     out = DuckDBEngine(layout="auto").evaluate([message], [request], as_of=NOW)
     assert out["a"] == Members((f"user_id:{text}",))
+
+
+# --- folding what a FALSE shape decides -----------------------------------------------------------
+
+_ATOMS = st.sampled_from(["FALSE", "TRUE", "NULL", "x", "NOT x"])
+_BOOLEAN_SQL = st.recursive(
+    _ATOMS,
+    lambda inner: st.one_of(
+        st.builds(lambda a, b: f"({a} AND {b})", inner, inner),
+        st.builds(lambda a, b: f"({a} OR {b})", inner, inner),
+        st.builds(lambda c, a, b: f"CASE WHEN {c} THEN {a} ELSE {b} END", inner, inner, inner),
+        st.builds(lambda c, a: f"CASE WHEN {c} THEN {a} END", inner, inner),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(expression=_BOOLEAN_SQL)
+def test_folding_false_keeps_every_answer(expression: str) -> None:
+    import duckdb
+    import sqlglot
+
+    from shoal.engines.sql.layout import _fold
+
+    query = f"SELECT x, {expression} AS v FROM t"
+    folded = _fold(sqlglot.parse_one(query, read="duckdb")).sql(dialect="duckdb")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (TRUE), (FALSE), (NULL)) AS t(x)")
+    want = con.execute(f"SELECT * FROM ({query}) ORDER BY x NULLS LAST").fetchall()
+    got = con.execute(f"SELECT * FROM ({folded}) ORDER BY x NULLS LAST").fetchall()
+    assert got == want, folded
