@@ -112,6 +112,7 @@ def run_server(
     except BaseException:
         store.close()  # a bad definitions file: nothing served, nothing changed
         raise
+    service.add_deletion_hook(compute.on_deletion)  # deleted profiles leave live results too
     compute.start()
     admin_token = secrets.token_urlsafe(32)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET

@@ -4,7 +4,8 @@
 (``seq``, dense from 1). ``realtime_ticks`` records each time the engine advanced its clock
 without a new event (a timer was due), after which event: replaying events and ticks in that
 order from a checkpoint gives back exactly the same changes, which is how a restart after a crash
-neither loses nor repeats one.
+neither loses nor repeats one. Definition swaps and profile deletions are ticks too (their
+``definitions`` column holds the definition list, or a deletion's record object).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from shoal.engines.realtime import Change
 __all__ = [
     "LoggedChange",
     "Tick",
+    "insert",
+    "last_deletion",
     "last_positions",
     "members",
     "read_changes",
@@ -81,12 +84,29 @@ class LoggedChange:
 @dataclass(frozen=True, slots=True)
 class Tick:
     """The clock moved to ``until`` after event ``event_seq``; with ``definitions`` (a list of
-    definition dicts with their ``created_at``) it is a swap to that definition set."""
+    definition dicts with their ``created_at``) it is a swap to that definition set; with
+    ``deletion`` the space was rebuilt from its remaining events after a profile deletion."""
 
     tick: int
     event_seq: int
     until: datetime
     definitions: list[dict[str, Any]] | None = None
+    deletion: dict[str, Any] | None = None
+    """``definitions`` (in force, with ``created_at``), ``change_seq`` (the log position once
+    the rebuild's changes are in) and ``deletions`` (the space's count of deletion rows)."""
+
+    def record(self) -> str | None:
+        """What the ``definitions`` column holds: the schema has one JSON column for both."""
+        if self.deletion is not None:
+            return orjson.dumps(self.deletion).decode()
+        return None if self.definitions is None else orjson.dumps(self.definitions).decode()
+
+
+def _tick(tick: int, event_seq: int, until: datetime, record: str | None) -> Tick:
+    loaded = None if record is None else orjson.loads(record)
+    if isinstance(loaded, dict):
+        return Tick(tick, event_seq, until, deletion=loaded)
+    return Tick(tick, event_seq, until, loaded)
 
 
 def _json(value: Any) -> str | None:
@@ -97,40 +117,36 @@ def write(cursor: Any, space: str, changes: Sequence[LoggedChange], ticks: Seque
     """Append changes and ticks in one transaction (the caller's cursor is the writer's)."""
     cursor.execute("BEGIN")
     try:
-        if changes:
-            # One Arrow batch, not a statement per row: executemany costs ~100 µs a row.
-            rows = [c.row(space) for c in changes]
-            table = pa.table(
-                {name: [r[i] for r in rows] for i, name in enumerate(_CHANGE_COLUMNS)},
-                schema=_CHANGE_SCHEMA,
-            )
-            cursor.register("_changes_in", table)
-            try:
-                cursor.execute(
-                    "INSERT INTO changes SELECT space, seq, key, target, entity, name, kind,"
-                    " CAST(old AS JSON), CAST(new AS JSON), cause, changed_at, event_seq"
-                    " FROM _changes_in"
-                )
-            finally:
-                cursor.unregister("_changes_in")
-        if ticks:
-            cursor.executemany(
-                "INSERT INTO realtime_ticks VALUES (?, ?, ?, ?, ?)",
-                [
-                    (
-                        space,
-                        t.tick,
-                        t.event_seq,
-                        t.until,
-                        None if t.definitions is None else orjson.dumps(t.definitions).decode(),
-                    )
-                    for t in ticks
-                ],
-            )
+        insert(cursor, space, changes, ticks)
         cursor.execute("COMMIT")
     except Exception:
         cursor.execute("ROLLBACK")
         raise
+
+
+def insert(cursor: Any, space: str, changes: Sequence[LoggedChange], ticks: Sequence[Tick]) -> None:
+    """Append changes and ticks inside the caller's open transaction."""
+    if changes:
+        # One Arrow batch, not a statement per row: executemany costs ~100 µs a row.
+        rows = [c.row(space) for c in changes]
+        table = pa.table(
+            {name: [r[i] for r in rows] for i, name in enumerate(_CHANGE_COLUMNS)},
+            schema=_CHANGE_SCHEMA,
+        )
+        cursor.register("_changes_in", table)
+        try:
+            cursor.execute(
+                "INSERT INTO changes SELECT space, seq, key, target, entity, name, kind,"
+                " CAST(old AS JSON), CAST(new AS JSON), cause, changed_at, event_seq"
+                " FROM _changes_in"
+            )
+        finally:
+            cursor.unregister("_changes_in")
+    if ticks:
+        cursor.executemany(
+            "INSERT INTO realtime_ticks VALUES (?, ?, ?, ?, ?)",
+            [(space, t.tick, t.event_seq, t.until, t.record()) for t in ticks],
+        )
 
 
 def last_positions(con: Any, space: str) -> tuple[int, int]:
@@ -149,7 +165,18 @@ def ticks_after(con: Any, space: str, tick: int) -> list[Tick]:
         " WHERE space = ? AND tick > ? ORDER BY tick",
         [space, tick],
     ).fetchall()
-    return [Tick(t, e, u, None if d is None else orjson.loads(d)) for t, e, u, d in rows]
+    return [_tick(*row) for row in rows]
+
+
+def last_deletion(con: Any, space: str) -> Tick | None:
+    """The space's latest deletion tick: the newest point its state can be rebuilt at from the
+    stored events alone (what came before needed events that are gone)."""
+    row = con.execute(
+        "SELECT tick, event_seq, until, definitions FROM realtime_ticks"
+        " WHERE space = ? AND json_type(definitions) = 'OBJECT' ORDER BY tick DESC LIMIT 1",
+        [space],
+    ).fetchone()
+    return None if row is None else _tick(*row)
 
 
 _COLUMNS = "seq, key, target, entity, name, kind, old, new, cause, changed_at, event_seq"

@@ -16,20 +16,23 @@ Definitions come from a file (:mod:`.definitions`). A new definition set is chec
 a new core is built by replaying the space's stored events in time order (a bulk backfill, off
 the live path), and swapped in; the difference between the old and new results is logged as
 changes (so members of a new audience "enter" once, and a removed audience's members exit).
+
+A profile deletion rebuilds the space the same way, from the events that remain, inside the
+deletion's own transaction (see :meth:`ComputeService.on_deletion`): the deleted profile's
+memberships exit and its computed traits go to null, and whatever read them follows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copyreg
-import functools
 import logging
 import os
 import pickle
-import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -79,10 +82,49 @@ class _Space:
     now: datetime | None = None
     pending: list[LoggedChange] = field(default_factory=list)
     ticks: list[Tick] = field(default_factory=list)
+    deletions: int = 0
+    """Rows of the store's ``deletions`` table the state reflects (last, so older checkpoints
+    still load: the field is then unset)."""
 
     @property
     def fingerprints(self) -> dict[str, str]:
         return {d.key: d.fingerprint for d in self.definitions}
+
+
+@dataclass(slots=True, eq=False)
+class _Batch:
+    """Changes and ticks taken from the spaces for one write through the writer.
+
+    A deletion that runs on the writer before the batch's turn writes it first, inside its own
+    transaction (the log must stay in order); the batch's turn then finds it ``done``.
+    """
+
+    parts: list[tuple[_Space, list[LoggedChange], list[Tick]]]
+    done: bool = False
+
+    def has(self, space: _Space) -> bool:
+        return any(s is space for s, _, _ in self.parts)
+
+    def insert(self, cursor: Any) -> None:
+        for space, changes, ticks in self.parts:
+            changelog.insert(cursor, space.name, changes, ticks)
+
+    def run(self, cursor: Any) -> None:
+        if self.done:
+            return
+        cursor.execute("BEGIN")
+        try:
+            self.insert(cursor)
+            cursor.execute("COMMIT")
+        except Exception:
+            cursor.execute("ROLLBACK")
+            raise
+        self.done = True
+
+    def settle(self) -> None:
+        for space, changes, _ in self.parts:
+            if changes:
+                space.written = max(space.written, changes[-1].seq)
 
 
 def _since(definitions: list[Definition], created: dict[str, datetime]) -> dict[str, datetime]:
@@ -115,8 +157,17 @@ class ComputeService:
         self.changed = threading.Condition(self.lock)
         self.spaces: dict[str, _Space] = {}
         self.error: DefinitionFileError | None = None
-        self._queue: queue.SimpleQueue[tuple[str, list[Message], int] | None] = queue.SimpleQueue()
+        # Commits waiting for the compute thread. Appended on the writer thread only, taken off
+        # only under the lock, so a deletion (on the writer, holding the lock) sees every commit
+        # before it either applied or still here.
+        self._items: deque[tuple[str, list[Message], int]] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._inflight: list[_Batch] = []
+        self._due: set[str] = set()
+        """Spaces to checkpoint at the next :meth:`pump` (after a deletion)."""
         self._mtime: float | None = None
+        self._reloading = threading.Lock()
         self._last_checkpoint = time.monotonic()
         self._thread: threading.Thread | None = None
         defined = DefinitionSet(())
@@ -125,10 +176,9 @@ class ComputeService:
             self._mtime = _mtime(definitions)
         started = time.perf_counter()
         store.writer.add_listener(self._on_commit)
-        with self.lock:
-            for space in sorted(set(defined.spaces()) | set(self._checkpointed())):
-                # Without a file, the definitions that ran before keep running.
-                self._start_space(space, defined.of(space) if definitions is not None else None)
+        for space in sorted(set(defined.spaces()) | set(self._checkpointed())):
+            # Without a file, the definitions that ran before keep running.
+            self._start_space(space, defined.of(space) if definitions is not None else None)
         if self.spaces:
             log.info(
                 "real-time engine: %d definitions in %d spaces ready in %.1f s",
@@ -145,10 +195,11 @@ class ComputeService:
 
     def close(self) -> None:
         if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
+            self._stopping = True
+            self._wake.set()
             self._thread.join()
+        self._flush()
         with self.lock:
-            self._flush()
             for space in self.spaces.values():
                 self._checkpoint(space)
 
@@ -158,31 +209,49 @@ class ComputeService:
         return sorted(p.stem for p in self.directory.glob("*.ckpt"))
 
     def _start_space(self, name: str, definitions: list[Definition] | None) -> None:
-        space = self._restore(name)
         cur = self.store.con.cursor()
-        if space is None:
-            space = _Space(name, [], Core([]), {})
-            space.written = changelog.last_positions(cur, name)[0]
-            self.spaces[name] = space
-            if changelog.ticks_after(cur, name, 0):
-                # No usable checkpoint but a history: replay the whole log (events, clock
-                # ticks and definition swaps in their order) to rebuild the same state.
+        with self.lock:
+            space = self._restore(name)
+            deleted = changelog.last_deletion(cur, name)
+            if deleted is not None and (space is None or space.tick < deleted.tick):
+                # The events before the deletion are not all stored any more, so no replay can
+                # reach past it: start from the state right after it, rebuilt from what is.
+                space = self._after_deletion(name, deleted, cur)
+                self.spaces[name] = space
                 self._catch_up(space)
+            elif space is None:
+                space = _Space(name, [], Core([]), {})
+                space.written = changelog.last_positions(cur, name)[0]
+                self.spaces[name] = space
+                if changelog.ticks_after(cur, name, 0):
+                    # No usable checkpoint but a history: replay the whole log (events, clock
+                    # ticks and definition swaps in their order) to rebuild the same state.
+                    self._catch_up(space)
+                else:
+                    # A first start: build from the stored events in bulk, not one by one.
+                    row = cur.execute(
+                        "SELECT coalesce(max(seq), 0) FROM events WHERE space = ?", [name]
+                    ).fetchone()
+                    space.event_seq = int(row[0])
+                    space.deletions = _deletions(cur, name)
             else:
-                # A first start: build from the stored events in bulk, not one by one.
-                row = cur.execute(
-                    "SELECT coalesce(max(seq), 0) FROM events WHERE space = ?", [name]
-                ).fetchone()
-                space.event_seq = int(row[0])
-        else:
-            self.spaces[name] = space
-            self._catch_up(space)
-        if definitions is not None and space.fingerprints != {
-            d.key: d.fingerprint for d in definitions
-        }:
-            self._swap(space, definitions)
+                self.spaces[name] = space
+                self._catch_up(space)
+            count = _deletions(cur, name)
+            if count > space.deletions:
+                # Profiles deleted while no server ran (`shoal delete-profile` on the data
+                # directory): take them out now, as a deletion at this point of the log.
+                core, logged, tick = self._rebuild_without_deleted(space, count, cur)
+                self._put(space, core, tick)
+                space.pending.extend(logged)
+                space.ticks.append(tick)
+            if definitions is not None and space.fingerprints != {
+                d.key: d.fingerprint for d in definitions
+            }:
+                self._swap(space, definitions)
         self._flush()
-        self._checkpoint(space)
+        with self.lock:
+            self._checkpoint(space)
 
     def _restore(self, name: str) -> _Space | None:
         path = self.directory / f"{name}.ckpt"
@@ -197,7 +266,10 @@ class ComputeService:
             log.warning("checkpoint %s unusable (%s); rebuilding from the log", path, exc)
             return None
         space: _Space = saved["space"]
-        space.written = changelog.last_positions(self.store.con.cursor(), name)[0]
+        cur = self.store.con.cursor()
+        space.written = changelog.last_positions(cur, name)[0]
+        if not hasattr(space, "deletions"):
+            space.deletions = _deletions(cur, name)  # saved before deletions were followed
         log.info(
             "space %s: checkpoint at event %d, tick %d, change %d (log has %d changes)",
             name,
@@ -233,32 +305,24 @@ class ComputeService:
 
     def _on_commit(self, space: str, messages: list[Message], first_seq: int) -> None:
         if space in self.spaces:
-            self._queue.put((space, messages, first_seq))
+            self._items.append((space, messages, first_seq))
+            self._wake.set()
 
     def _run(self) -> None:
         while True:
-            try:
-                item = self._queue.get(timeout=self._wait_seconds())
-            except queue.Empty:
-                item = ()  # type: ignore[assignment]
-            if item is None:
+            if not self._items:
+                self._wake.wait(self._wait_seconds())
+            self._wake.clear()
+            if self._stopping and not self._items:
                 return
             try:
-                if item:
-                    with self.lock:
-                        self._commit_item(item)
-                # Drain a bounded amount of what else is queued, then write once. The lock is
-                # taken per commit, so readers (members, changes) never wait for a backlog.
+                # Apply a bounded amount of what is queued, then write once. The lock is taken
+                # per commit, so readers (members, changes) never wait for a backlog.
                 for _ in range(_DRAIN):
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        self._queue.put(None)
-                        break
                     with self.lock:
-                        self._commit_item(more)
+                        if not self._items:
+                            break
+                        self._commit_item(self._items.popleft())
                 self.pump()
             except Exception:
                 # A bug, not bad input (input was checked before it was stored): say so loudly;
@@ -286,12 +350,16 @@ class ComputeService:
                     space.ticks.append(Tick(space.tick, space.event_seq, until))
                     self._record(space, space.core.advance(until))
                     space.now = until
-            self._flush()
+        self._flush()
+        with self.lock:
             if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
-                for space in self.spaces.values():
-                    self._checkpoint(space)
+                self._due.update(self.spaces)
                 self._last_checkpoint = time.monotonic()
-            self._maybe_reload()
+            for name in sorted(self._due):
+                due_space = self.spaces.get(name)
+                if due_space is None or self._checkpoint(due_space):
+                    self._due.discard(name)
+        self._maybe_reload()
 
     def _wait_seconds(self) -> float:
         with self.lock:
@@ -316,6 +384,14 @@ class ComputeService:
         self._record(space, space.core.apply([message], now))
 
     def _replay_tick(self, space: _Space, tick: Tick) -> None:
+        if tick.deletion is not None:
+            # Not reached from a start (which begins at the last deletion), but the same holds
+            # here: the state after a deletion comes from the stored events, not a replay.
+            after = self._after_deletion(space.name, tick, self.store.con.cursor())
+            for name in ("definitions", "core", "created", "event_seq", "tick", "now"):
+                setattr(space, name, getattr(after, name))
+            space.change_seq, space.deletions = after.change_seq, after.deletions
+            return
         space.tick = tick.tick
         if tick.definitions is not None:
             recorded = [Definition.from_dict(d) for d in tick.definitions]
@@ -334,20 +410,47 @@ class ComputeService:
             space.pending.append(LoggedChange(space.change_seq, change, space.event_seq))
 
     def _flush(self) -> None:
-        for space in self.spaces.values():
-            if not space.pending and not space.ticks:
-                continue
-            pending, ticks = space.pending, space.ticks
-            self.store.writer.call(
-                functools.partial(_write, space=space.name, changes=pending, ticks=ticks)
-            ).result()
-            if pending:
-                space.written = pending[-1].seq
-            space.pending, space.ticks = [], []
-        self.changed.notify_all()
+        """Write what the spaces logged since the last flush, through the writer.
 
-    def _checkpoint(self, space: _Space) -> None:
-        """Save the core with its positions (only ever after a flush: written == change_seq)."""
+        Never called holding the lock: the write waits for the writer thread, and a deletion
+        takes the lock on that thread (:meth:`on_deletion`).
+        """
+        with self.lock:
+            parts = [(s, s.pending, s.ticks) for s in self.spaces.values() if s.pending or s.ticks]
+            if not parts:
+                self.changed.notify_all()
+                return
+            for space, _, _ in parts:
+                space.pending, space.ticks = [], []
+            batch = _Batch(parts)
+            self._inflight.append(batch)
+            # Queued under the lock, so batches reach the writer in the order they were taken.
+            future = self.store.writer.call(batch.run)
+        try:
+            future.result()
+        except BaseException:
+            with self.lock:
+                self._inflight.remove(batch)
+                if not batch.done:
+                    for space, changes, ticks in parts:
+                        space.pending[:0], space.ticks[:0] = changes, ticks
+            raise
+        with self.lock:
+            self._inflight.remove(batch)
+            batch.settle()
+            self.changed.notify_all()
+
+    def _settled(self, space: _Space) -> bool:
+        """Whether everything the space has logged is in the store."""
+        if space.pending or space.ticks:
+            return False
+        return not any(b.has(space) and not b.done for b in self._inflight)
+
+    def _checkpoint(self, space: _Space) -> bool:
+        """Save the core with its positions; only when all it logged is written (a crash must
+        not leave a checkpoint ahead of the log). Returns whether it saved."""
+        if not self._settled(space):
+            return False
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{space.name}.ckpt"
         tmp = path.with_suffix(".tmp")
@@ -364,12 +467,20 @@ class ComputeService:
             tmp.replace(path)
         finally:
             space.pending, space.ticks = saved_pending, saved_ticks
+        return True
 
     # --- definitions ---------------------------------------------------------------------------
 
     def _maybe_reload(self) -> None:
         if self.path is None:
             return
+        # Not under self.lock (a reload flushes, see _flush), but one at a time: pump may run
+        # on the compute thread and a caller's at once.
+        with self._reloading:
+            self._reload()
+
+    def _reload(self) -> None:
+        assert self.path is not None
         mtime = _mtime(self.path)
         if mtime == self._mtime:
             return
@@ -387,9 +498,11 @@ class ComputeService:
             if space is None:
                 self._start_space(name, wanted)
             elif space.fingerprints != {d.key: d.fingerprint for d in wanted}:
-                self._swap(space, wanted)
+                with self.lock:
+                    self._swap(space, wanted)
                 self._flush()
-                self._checkpoint(space)
+                with self.lock:
+                    self._checkpoint(space)
         log.info("definitions reloaded from %s", self.path)
 
     def _swap(
@@ -426,22 +539,8 @@ class ComputeService:
                 {**d.to_dict(), "created_at": created[d.key].isoformat()} for d in definitions
             ]
             space.ticks.append(Tick(space.tick, space.event_seq, now, recorded))
-        core = Core([d.request() for d in definitions], since=_since(definitions, created))
-        core.backfill(self._stored(space.name, space.event_seq), now)
-        old = space.core
-        changes: list[Change] = []
-        for key in sorted(set(old.results) | set(core.results)):
-            before = old.results.get(key, {})
-            after = core.results.get(key, {})
-            unit = core.units.get(key) or old.units[key]
-            target = "accounts" if unit.accounts else "users"
-            for entity in sorted(set(before) | set(after)):
-                a, b = before.get(entity), after.get(entity)
-                if a == b and type(a) is type(b):
-                    continue
-                source = core if entity in after else old
-                name = source.name_of(key, entity)
-                changes.append(Change(key, target, entity, name, a, b, now, None))
+        core = self._build(space.name, definitions, created, space.event_seq, now)
+        changes = _diff(space.core, core, now)
         space.core = core
         space.definitions = definitions
         space.created = created
@@ -456,9 +555,150 @@ class ComputeService:
             len(changes),
         )
 
-    def _stored(self, space: str, until_seq: int) -> Iterator[Message]:
+    def _build(
+        self,
+        space: str,
+        definitions: list[Definition],
+        created: dict[str, datetime],
+        until_seq: int,
+        now: datetime,
+        cursor: Any = None,
+    ) -> Core:
+        """A core for ``definitions`` over the stored events up to ``until_seq``, at ``now``."""
+        core = Core([d.request() for d in definitions], since=_since(definitions, created))
+        future: list[Message] = []
+        core.backfill(_split_future(self._stored(space, until_seq, cursor), now, future), now)
+        if future:
+            # Events stamped after now wait in the core until their time, as they would have
+            # had they arrived live (a backfill only covers what is visible at ``now``).
+            core.apply(future, now)
+        return core
+
+    # --- deletions -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def on_deletion(self, name: str, cursor: Any) -> Iterator[None]:
+        """Take a profile deletion into the space's live state, atomically with the deletion.
+
+        :class:`~shoal.profiles.service.ProfileService` enters this on the writer thread inside
+        the deletion's transaction, after the profile's events are deleted (the ``cursor`` sees
+        the log without them), and leaves it once the transaction committed.
+
+        Order: listeners run on the writer thread, so every commit before the deletion has been
+        handed over (applied, or still queued here, since the queue is only taken from under the
+        lock held here), and none after it yet. Those queued are applied first; the deletion
+        therefore lands after the space's last event ``event_seq`` and before the next one, and
+        after every clock tick already taken, like a definition swap.
+
+        What happens: a new core is built from the events that remain (the way a swap builds
+        one), so the space ends exactly as if the deleted events had never been stored; the
+        differences from the old results are logged as changes with cause null (the profile's
+        memberships exit, its traits go to null, accounts and audiences reading them follow).
+
+        What is durable, in the deletion's own transaction: every change and tick logged before
+        it that is not written yet (including batches queued to the writer behind this
+        deletion, which then find themselves done), the deletion's changes, and a deletion tick
+        recording the definitions in force, the change position after it and the space's count
+        of ``deletions`` rows. So there is no moment where the events are gone but the log does
+        not know. A checkpoint follows at the next :meth:`pump`.
+
+        Recovery: no replay may cross a deletion (the events it would need are gone), and none
+        has to. A start whose checkpoint is older than the last deletion tick — a crash after
+        the commit but before the checkpoint, or no checkpoint at all — rebuilds the state
+        right after that tick from the stored events up to its ``event_seq`` (the same events
+        the live rebuild saw: a later deletion would have its own, later tick) with the
+        recorded definitions and positions, then replays events and ticks after it as usual.
+        That core equals the live one, so the replay reproduces the logged changes and skips
+        them by sequence number. A crash before the commit leaves neither the deletion nor its
+        changes: nothing to redo. Deletions made while no server ran show as more
+        ``deletions`` rows than the state reflects and are applied at start.
+        """
+        with self.lock:
+            space = self.spaces.get(name)
+            if space is None:
+                yield
+                return
+            while self._items:
+                self._commit_item(self._items.popleft())
+            earlier = [b for b in self._inflight if not b.done]
+            for batch in earlier:
+                batch.insert(cursor)
+            core, logged, tick = self._rebuild_without_deleted(
+                space, _deletions(cursor, name), cursor
+            )
+            changelog.insert(cursor, name, [*space.pending, *logged], [*space.ticks, tick])
+            yield  # the caller commits
+            for batch in earlier:
+                batch.done = True
+                batch.settle()
+            self._put(space, core, tick)
+            if logged:
+                space.written = logged[-1].seq
+            elif space.pending:
+                space.written = space.pending[-1].seq
+            space.pending, space.ticks = [], []
+            self._due.add(name)
+            self.changed.notify_all()
+            self._wake.set()
+            log.info("space %s: rebuilt without a deleted profile (%d changes)", name, len(logged))
+
+    def _rebuild_without_deleted(
+        self, space: _Space, deletions: int, cursor: Any
+    ) -> tuple[Core, list[LoggedChange], Tick]:
+        """The space's core rebuilt from the stored events, the changes from the current one
+        (numbered on from the space's), and the deletion tick that records it (nothing of
+        ``space`` is changed yet)."""
+        now = self.clock.now()
+        if space.now is not None and space.now > now:
+            now = space.now
+        core = self._build(
+            space.name, space.definitions, space.created, space.event_seq, now, cursor
+        )
+        changes = _diff(space.core, core, now)
+        logged = [
+            LoggedChange(space.change_seq + i, c, space.event_seq) for i, c in enumerate(changes, 1)
+        ]
+        record = {
+            "definitions": _recorded(space.definitions, space.created),
+            "change_seq": space.change_seq + len(changes),
+            "deletions": deletions,
+        }
+        return core, logged, Tick(space.tick + 1, space.event_seq, now, deletion=record)
+
+    def _put(self, space: _Space, core: Core, tick: Tick) -> None:
+        """Put a core rebuilt after a deletion in place (its changes are recorded by the caller)."""
+        assert tick.deletion is not None
+        space.core = core
+        space.now = tick.until
+        space.tick = tick.tick
+        space.change_seq = tick.deletion["change_seq"]
+        space.deletions = tick.deletion["deletions"]
+
+    def _after_deletion(self, name: str, tick: Tick, cursor: Any) -> _Space:
+        """The space's state right after the deletion ``tick``, from the stored events."""
+        assert tick.deletion is not None
+        recorded = tick.deletion["definitions"]
+        definitions = [Definition.from_dict(d) for d in recorded]
+        created = {d["key"]: datetime.fromisoformat(d["created_at"]) for d in recorded}
+        core = self._build(name, definitions, created, tick.event_seq, tick.until, cursor)
+        space = _Space(
+            name,
+            definitions,
+            core,
+            created,
+            event_seq=tick.event_seq,
+            tick=tick.tick,
+            change_seq=tick.deletion["change_seq"],
+            now=tick.until,
+            deletions=tick.deletion["deletions"],
+        )
+        space.written = changelog.last_positions(cursor, name)[0]
+        log.info("space %s: rebuilt as of the deletion at tick %d", name, tick.tick)
+        return space
+
+    def _stored(self, space: str, until_seq: int, cursor: Any = None) -> Iterator[Message]:
         """The space's events up to ``until_seq`` in SEMANTICS order, streamed (DuckDB sorts)."""
-        cur = self.store.con.cursor()
+        cur = cursor if cursor is not None else self.store.con.cursor()
         cur.execute(
             f"SELECT {SELECT_COLUMNS} FROM events WHERE space = ? AND seq <= ?"
             " ORDER BY timestamp, received_at, message_id",
@@ -537,9 +777,11 @@ class ComputeService:
         deadline = time.monotonic() + timeout
         with self.lock:
             s = self._space(space)
-            while (s.event_seq < event_seq or s.pending) and time.monotonic() < deadline:
+            while (s.event_seq < event_seq or not self._settled(s)) and (
+                time.monotonic() < deadline
+            ):
                 self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
-            return s.event_seq >= event_seq and not s.pending
+            return s.event_seq >= event_seq and self._settled(s)
 
 
 def _proxy(mapping: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
@@ -550,8 +792,41 @@ def _make_proxy(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
     return MappingProxyType(mapping)
 
 
-def _write(cursor: Any, *, space: str, changes: list[LoggedChange], ticks: list[Tick]) -> None:
-    changelog.write(cursor, space, changes, ticks)
+def _diff(old: Core, new: Core, now: datetime) -> list[Change]:
+    """The changes from ``old``'s results to ``new``'s, all at ``now`` with no cause."""
+    changes: list[Change] = []
+    for key in sorted(set(old.results) | set(new.results)):
+        before = old.results.get(key, {})
+        after = new.results.get(key, {})
+        unit = new.units.get(key) or old.units[key]
+        target = "accounts" if unit.accounts else "users"
+        for entity in sorted(set(before) | set(after)):
+            a, b = before.get(entity), after.get(entity)
+            if a == b and type(a) is type(b):
+                continue
+            source = new if entity in after else old
+            name = source.name_of(key, entity)
+            changes.append(Change(key, target, entity, name, a, b, now, None))
+    return changes
+
+
+def _recorded(definitions: list[Definition], created: dict[str, datetime]) -> list[dict[str, Any]]:
+    return [{**d.to_dict(), "created_at": created[d.key].isoformat()} for d in definitions]
+
+
+def _split_future(
+    messages: Iterable[Message], now: datetime, future: list[Message]
+) -> Iterator[Message]:
+    for message in messages:
+        if message.timestamp > now:
+            future.append(message)
+        else:
+            yield message
+
+
+def _deletions(cursor: Any, space: str) -> int:
+    row = cursor.execute("SELECT count(*) FROM deletions WHERE space = ?", [space]).fetchone()
+    return int(row[0])
 
 
 def _mtime(path: Path) -> float | None:

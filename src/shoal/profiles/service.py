@@ -9,10 +9,12 @@ Alongside, :class:`RecentEvents` holds ready JSON of recent events for the Profi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC
 from operator import attrgetter
@@ -100,6 +102,12 @@ class Deletion:
         }
 
 
+DeletionHook = Callable[[str, Any], AbstractContextManager[None]]
+"""``hook(space, cursor)`` is entered on the writer thread inside a deletion's transaction, after
+the profile's rows are gone, and exited once it committed (or with the error that undid it): so
+derived state kept elsewhere (the real-time engine) changes in the same transaction."""
+
+
 class ProfileService:
     """Owns one :class:`ProfileBook` per space and keeps them in step with the log."""
 
@@ -112,6 +120,7 @@ class ProfileService:
         self.warmed = threading.Event()
         """Set once the warm-up :meth:`start_warming` began has finished (or given up)."""
         self._warming: threading.Thread | None = None
+        self._deletion_hooks: list[DeletionHook] = []
         self._load_suppressions()
         started = time.perf_counter()
         count = self._replay()
@@ -267,6 +276,9 @@ class ProfileService:
         return body
 
     # -- deleting ---------------------------------------------------------------------------------
+    def add_deletion_hook(self, hook: DeletionHook) -> None:
+        self._deletion_hooks.append(hook)
+
     def delete(self, space: str, id_type: str, value: str, *, suppress: bool) -> Deletion | None:
         """Delete the profile an identifier belongs to: its events, traits, links, identifiers.
 
@@ -285,11 +297,16 @@ class ProfileService:
             cursor.execute("BEGIN")
             try:
                 deletion = self._delete_rows(cursor, space, record.id, idents, seqs, suppress)
+                with contextlib.ExitStack() as hooks:
+                    for hook in self._deletion_hooks:
+                        hooks.enter_context(hook(space, cursor))
+                    cursor.execute("COMMIT")
             except Exception:
-                # The writer's next group commit must not find this transaction still open.
-                cursor.execute("ROLLBACK")
+                # The writer's next group commit must not find this transaction still open (a
+                # failed COMMIT may have ended it already).
+                with contextlib.suppress(Exception):
+                    cursor.execute("ROLLBACK")
                 raise
-            cursor.execute("COMMIT")
             # After the commit: a store read begun before it cannot put these back (epoch).
             self.recent.discard(seqs)
             if suppress:
