@@ -189,11 +189,11 @@ class Compiler(Reducers):
         for join in users.joins:
             rows = rows.join(join)
         per_user = self._add_cte(f"users_{n}", rows)
+        column, fold = ("any_v", "BOOL_OR") if isinstance(node, ast.Any) else ("all_v", "BOOL_AND")
         folded = (
             sge.select(
                 sge.alias_(col(per_user, "k"), "k"),
-                sge.alias_(sge.func("BOOL_OR", col(per_user, "ok")), "any_v"),
-                sge.alias_(sge.func("BOOL_AND", col(per_user, "ok")), "all_v"),
+                sge.alias_(sge.func(fold, col(per_user, "ok")), column),
             )
             .from_(table(per_user, per_user))
             .group_by(col(per_user, "k"))
@@ -202,7 +202,6 @@ class Compiler(Reducers):
         frame.joins.append(
             left_join(table(name, name), sge.EQ(this=col(name, "k"), expression=frame.key))
         )
-        column = "any_v" if isinstance(node, ast.Any) else "all_v"
         # No row = no linked user: ANY is false and so is ALL (it needs a linked user).
         return sge.func("COALESCE", col(name, column), sge.false())
 

@@ -21,8 +21,7 @@ WITH reduce_3 AS (
 ), quantified_2 AS (
   SELECT
     users_2.k AS k,
-    BOOL_OR(CAST(users_2.ok AS BOOLEAN)) AS any_v,
-    BOOL_AND(CAST(users_2.ok AS BOOLEAN)) AS all_v
+    BOOL_OR(CAST(users_2.ok AS BOOLEAN)) AS any_v
   FROM users_2 AS users_2
   GROUP BY
     users_2.k

@@ -20,8 +20,7 @@ WITH reduce_2 AS (
 ), quantified_1 AS (
   SELECT
     users_1.k AS k,
-    BOOL_OR(users_1.ok) AS any_v,
-    BOOL_AND(users_1.ok) AS all_v
+    BOOL_OR(users_1.ok) AS any_v
   FROM users_1 AS users_1
   GROUP BY
     users_1.k
