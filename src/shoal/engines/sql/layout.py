@@ -289,8 +289,8 @@ class Promotions(Compiler):
         # can drop non-members as early as it likes.
         query = super().compile(definition)
         # Measured shapes answer "is it an array/object?" with FALSE; fold the branches that
-        # leaves dead, or the database parses and plans them on every run (at 1M events that
-        # was a third of some queries' time).
+        # leaves dead, or the database parses and plans them on every run (a third of the
+        # bench.batch funnel's planning time).
         select = _fold(query.select)
         assert isinstance(select, sge.Select)
         if definition.kind == "audience":
