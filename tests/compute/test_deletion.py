@@ -374,3 +374,142 @@ def test_deletions_amid_streaming_keep_the_log_dense_and_reproducible(
         assert second.members() == members
     finally:
         stop(second)
+
+
+def _delete_offline(data: Path, clock: FrozenClock, user: str) -> None:
+    """`shoal delete-profile` on the data directory, no server running."""
+    offline = Store(Settings(data=data), clock)
+    try:
+        assert ProfileService(offline).delete("default", "user_id", user, suppress=False)
+    finally:
+        offline.close()
+
+
+def _stated(log: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The results the change log states: the newest value of each entity, per key."""
+    newest: dict[str, dict[str, Any]] = {}
+    for c in log:
+        newest.setdefault(c["key"], {})[c["name"]] = c["new"]
+    return {k: {n: v for n, v in by.items() if v is not None} for k, by in newest.items()}
+
+
+ANN_EXITS = [
+    ("buyers", "user_id:ann", "exited", True, None, None),
+    ("buying_accounts", "group_id:acme", "exited", True, None, None),
+    ("orders", "user_id:ann", "changed", 2, None, None),
+    ("repeat_buyers", "user_id:ann", "exited", True, None, None),
+]
+
+
+def _summary(changes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((c["key"], c["name"], c["kind"], c["old"], c["new"], c["cause"]) for c in changes)
+
+
+@pytest.mark.parametrize("then", ["stop", "crash"])
+@pytest.mark.parametrize("checkpoint", ["before", "none"])
+def test_deletion_while_no_server_ran_after_a_crash(
+    tmp_path: Path, defs: Path, checkpoint: str, then: str
+) -> None:
+    """A crash left the checkpoint behind the log (``before``: one older than the events, or
+    ``none``), then a profile was deleted offline: the events the log's changes came from are
+    not all there to replay any more."""
+    clock = FrozenClock(at(10))
+    data = tmp_path / "data"
+    first = start(data, defs, clock)
+    saved = tmp_path / "saved"
+    shutil.copytree(data / "realtime", saved)  # written at start, before any event
+    history(first)
+    before = first.log()
+    crash(first, saved if checkpoint == "before" else None)
+    _delete_offline(data, clock, "ann")
+    second = start(data, defs, clock)
+    log = second.log()
+    assert log[: len(before)] == before
+    assert _summary(log[len(before) :]) == ANN_EXITS
+    assert second.members() == {
+        "buyers": {},
+        "orders": {"user_id:bob": 0},
+        "repeat_buyers": {},
+        "buying_accounts": {},
+    }
+    second.send(track("m4", "Order Completed", at(20), "bob"))
+    log = second.log()
+    assert _summary(log[len(before) + len(ANN_EXITS) :]) == [
+        ("buyers", "user_id:bob", "entered", None, True, "m4"),
+        ("buying_accounts", "group_id:acme", "entered", None, True, "m4"),
+        ("orders", "user_id:bob", "changed", 0, 1, "m4"),
+    ]
+    assert [c["seq"] for c in log] == list(range(1, len(log) + 1))
+    assert _stated(log) == second.members()
+    members = second.members()
+    if then == "stop":
+        stop(second)
+    else:  # before the checkpoint that follows: the restart begins at the rebuild's record
+        crash(second, saved if checkpoint == "before" else None)
+    third = start(data, defs, clock)
+    try:
+        assert third.log() == log
+        assert third.members() == members
+    finally:
+        stop(third)
+
+
+def test_deletion_while_no_server_ran_after_a_crash_keeps_later_definitions(
+    tmp_path: Path, defs: Path
+) -> None:
+    """Definitions changed after the checkpoint: the rebuild uses those the log last recorded,
+    so an audience added then neither exits nor enters again."""
+    clock = FrozenClock(at(10))
+    data = tmp_path / "data"
+    first = start(data, defs, clock)
+    saved = tmp_path / "saved"
+    shutil.copytree(data / "realtime", saved)
+    history(first)
+    crash(first, saved)
+    more = tmp_path / "more.yaml"
+    more.write_text(DEFS + "  - key: signed_in\n    query: event('Signed In').count() >= 1\n")
+    second = start(data, more, clock)  # the swap is logged, then a crash loses its checkpoint
+    before = second.log()
+    assert before[-1]["key"] == "signed_in"
+    crash(second, saved)
+    _delete_offline(data, clock, "ann")
+    third = start(data, more, clock)
+    try:
+        log = third.log()
+        assert log[: len(before)] == before
+        assert _summary(log[len(before) :]) == ANN_EXITS
+        assert _stated(log) == {
+            key: third.compute.members("default", key) for key in (*KEYS, "signed_in")
+        }
+    finally:
+        stop(third)
+
+
+def test_checkpoint_from_before_deletions_were_followed(tmp_path: Path, defs: Path) -> None:
+    """A server that did not yet follow deletions kept the deleted profile in its results and
+    saved a checkpoint without a deletion count: the next start takes the profile out."""
+    clock = FrozenClock(at(10))
+    data = tmp_path / "data"
+    store = Store(Settings(data=data), clock)
+    compute = ComputeService(store, clock, definitions=defs, checkpoint_seconds=3600)
+    old = Running(store, ProfileService(store), compute, clock)  # no deletion hook, as then
+    compute.start()
+    history(old)
+    old.delete("ann")
+    before = old.log()
+    assert old.members()["buyers"] == {"user_id:ann": True}
+    del compute.spaces["default"].deletions  # so its checkpoint has none, like those saved then
+    stop(old)
+    second = start(data, defs, clock)
+    try:
+        log = second.log()
+        assert log[: len(before)] == before
+        assert _summary(log[len(before) :]) == ANN_EXITS
+        assert _stated(log) == second.members()
+    finally:
+        stop(second)
+    third = start(data, defs, clock)
+    try:
+        assert third.log() == log  # taken out once, not at every start
+    finally:
+        stop(third)

@@ -27,6 +27,7 @@ __all__ = [
     "insert",
     "last_deletion",
     "last_positions",
+    "latest",
     "members",
     "read_changes",
     "ticks_after",
@@ -224,3 +225,15 @@ def members(con: Any, space: str, key: str) -> dict[str, Any]:
         [space, key],
     ).fetchall()
     return {name: orjson.loads(new) for name, new in rows}
+
+
+def latest(con: Any, space: str) -> dict[tuple[str, str], tuple[str, str, Any]]:
+    """(key, entity) → (target, name, value) of the newest change of each entity that holds a
+    value: the results the log says the engine has."""
+    rows = con.execute(
+        "SELECT key, entity, target, name, new FROM (SELECT key, entity, target, name, new,"
+        " row_number() OVER (PARTITION BY key, entity ORDER BY seq DESC) AS r FROM changes"
+        " WHERE space = ?) WHERE r = 1 AND new IS NOT NULL",
+        [space],
+    ).fetchall()
+    return {(k, e): (target, name, orjson.loads(new)) for k, e, target, name, new in rows}

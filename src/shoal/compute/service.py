@@ -40,7 +40,7 @@ from types import MappingProxyType
 from typing import Any
 
 from shoal.clock import Clock
-from shoal.compute import changelog
+from shoal.compute import changelog, recovery
 from shoal.compute.changelog import LoggedChange, Tick
 from shoal.compute.definitions import (
     Definition,
@@ -213,31 +213,31 @@ class ComputeService:
         with self.lock:
             space = self._restore(name)
             deleted = changelog.last_deletion(cur, name)
+            count = _deletions(cur, name)
             if deleted is not None and (space is None or space.tick < deleted.tick):
                 # The events before the deletion are not all stored any more, so no replay can
                 # reach past it: start from the state right after it, rebuilt from what is.
                 space = self._after_deletion(name, deleted, cur)
-                self.spaces[name] = space
-                self._catch_up(space)
             elif space is None:
                 space = _Space(name, [], Core([]), {})
                 space.written = changelog.last_positions(cur, name)[0]
-                self.spaces[name] = space
-                if changelog.ticks_after(cur, name, 0):
-                    # No usable checkpoint but a history: replay the whole log (events, clock
-                    # ticks and definition swaps in their order) to rebuild the same state.
-                    self._catch_up(space)
-                else:
+                # With a history, the replay below goes through the whole log (events, clock
+                # ticks and definition swaps in their order) to rebuild the same state.
+                if not changelog.ticks_after(cur, name, 0):
                     # A first start: build from the stored events in bulk, not one by one.
                     row = cur.execute(
                         "SELECT coalesce(max(seq), 0) FROM events WHERE space = ?", [name]
                     ).fetchone()
                     space.event_seq = int(row[0])
-                    space.deletions = _deletions(cur, name)
-            else:
-                self.spaces[name] = space
-                self._catch_up(space)
-            count = _deletions(cur, name)
+                    space.deletions = count
+            self.spaces[name] = space
+            if count > space.deletions and (
+                changelog.last_positions(cur, name) != (space.change_seq, space.tick)
+            ):
+                # Profiles deleted while no server ran took events the log's changes after
+                # this state came from: no replay can reproduce them, so rebuild instead.
+                self._rebuild_to_log(space, count, cur)
+            self._catch_up(space)
             if count > space.deletions:
                 # Profiles deleted while no server ran (`shoal delete-profile` on the data
                 # directory): take them out now, as a deletion at this point of the log.
@@ -269,7 +269,9 @@ class ComputeService:
         cur = self.store.con.cursor()
         space.written = changelog.last_positions(cur, name)[0]
         if not hasattr(space, "deletions"):
-            space.deletions = _deletions(cur, name)  # saved before deletions were followed
+            # Saved before deletions were followed: the profiles deleted until then may still
+            # be in its results, so count none as applied and let the start take them out.
+            space.deletions = 0
         log.info(
             "space %s: checkpoint at event %d, tick %d, change %d (log has %d changes)",
             name,
@@ -611,7 +613,9 @@ class ComputeService:
         That core equals the live one, so the replay reproduces the logged changes and skips
         them by sequence number. A crash before the commit leaves neither the deletion nor its
         changes: nothing to redo. Deletions made while no server ran show as more
-        ``deletions`` rows than the state reflects and are applied at start.
+        ``deletions`` rows than the state reflects and are applied at start; if the state is
+        also behind the log, the events it would replay may be among those deleted, so the
+        start rebuilds to the log's end instead (:meth:`_rebuild_to_log`).
         """
         with self.lock:
             space = self.spaces.get(name)
@@ -664,6 +668,45 @@ class ComputeService:
             "deletions": deletions,
         }
         return core, logged, Tick(space.tick + 1, space.event_seq, now, deletion=record)
+
+    def _rebuild_to_log(self, space: _Space, deletions: int, cursor: Any) -> None:
+        """Bring ``space`` to the end of its log without replaying it (see :mod:`.recovery`):
+        a core built from the stored events the log has seen, its difference from what the log
+        last stated logged as changes, and a deletion tick recording it (so a crash before the
+        next checkpoint restarts from there, as from any deletion)."""
+        end = recovery.log_end(
+            cursor,
+            space.name,
+            event_seq=space.event_seq,
+            change_seq=space.change_seq,
+            tick=space.tick,
+        )
+        if end.recorded is not None:
+            space.definitions = [Definition.from_dict(d) for d in end.recorded]
+            space.created = {
+                d["key"]: datetime.fromisoformat(d["created_at"]) for d in end.recorded
+            }
+        now = max(t for t in (self.clock.now(), space.now, end.until) if t is not None)
+        core = self._build(space.name, space.definitions, space.created, end.event_seq, now, cursor)
+        changes = recovery.diff_from_log(cursor, space.name, core, now)
+        written, last_tick = changelog.last_positions(cursor, space.name)
+        record = {
+            "definitions": _recorded(space.definitions, space.created),
+            "change_seq": written + len(changes),
+            "deletions": deletions,
+        }
+        tick = Tick(last_tick + 1, end.event_seq, now, deletion=record)
+        space.event_seq, space.written = end.event_seq, written
+        space.pending.extend(
+            LoggedChange(written + i, c, end.event_seq) for i, c in enumerate(changes, 1)
+        )
+        space.ticks.append(tick)
+        self._put(space, core, tick)
+        log.info(
+            "space %s: rebuilt after deletions made while no server ran (%d changes)",
+            space.name,
+            len(changes),
+        )
 
     def _put(self, space: _Space, core: Core, tick: Tick) -> None:
         """Put a core rebuilt after a deletion in place (its changes are recorded by the caller)."""
