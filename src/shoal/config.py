@@ -56,6 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
         "MiB of ready JSON of recent events for the Profile API's /events (0 turns it off).",
     ),
     Setting(
+        "gc_threshold",
+        int,
+        50_000,
+        "Allocations between young garbage collections in `shoal serve` (0: Python's default).",
+    ),
+    Setting(
         "spark_master",
         str,
         None,
@@ -81,6 +87,7 @@ class Settings:
     definitions: Path | None = None
     checkpoint_seconds: int = 30
     event_cache_mb: int = 256
+    gc_threshold: int = 50_000
     spark_master: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:

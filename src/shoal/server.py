@@ -97,9 +97,11 @@ def run_server(
     from shoal.profiles.service import ProfileService
 
     _Server = _server_class()
+    from shoal import gc_policy
     from shoal.compute.service import ComputeService
     from shoal.store.store import Store
 
+    gc_policy.configure(settings.gc_threshold)
     store = Store(settings, clock or SystemClock())
     service = ProfileService(store)
     try:
@@ -114,6 +116,7 @@ def run_server(
         raise
     service.add_deletion_hook(compute.on_deletion)  # deleted profiles leave live results too
     compute.start()
+    gc_policy.freeze_loaded()  # the profiles and live state just loaded last the whole run
     admin_token = secrets.token_urlsafe(32)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -15,7 +15,7 @@ import pytest
 from shoal.clock import FrozenClock
 from shoal.config import Settings
 from shoal.errors import MessageError
-from shoal.spec.importer import parquet_rows, parse_jsonl_chunk
+from shoal.spec.importer import parquet_rows, parse_jsonl_chunk, read_messages
 from shoal.spec.message import Message
 from shoal.spec.normalize import normalize
 from shoal.store.bulk import import_file
@@ -541,3 +541,75 @@ def test_bulk_import_rejects_timestamps_outside_the_supported_years(tmp_path: Pa
         assert [m.message_id for m in store.read_messages("default")] == ["b"]
     finally:
         store.close()
+
+
+# -- clean chunks: one statement judges and stores them --------------------------------------------
+def _synthetic(path: Path, n: int, seed: int = 1) -> Path:
+    from bench.data import write_jsonl
+
+    return write_jsonl(path, n, seed=seed)
+
+
+def _stored(store: Store) -> list[Message]:
+    return list(store.read_messages("default"))
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_clean_file_is_stored_directly_as_the_per_message_path_would(
+    tmp_path: Path, clock: FrozenClock, fmt: str
+) -> None:
+    source = _synthetic(tmp_path / "clean.jsonl", 3_000)
+    path = source
+    if fmt == "parquet":
+        from bench.ingest import _parquet_from_jsonl
+
+        path = tmp_path / "clean.parquet"
+        _parquet_from_jsonl(source, path)
+    expected_store = _store(tmp_path / "a", clock)
+    messages = list(read_messages(path, received_at=clock.now()))
+    expected_store.append("default", messages)
+    expected = _stored(expected_store)
+    expected_store.close()
+
+    store = _store(tmp_path / "b", clock)
+    report = import_file(store, path)
+    got = _stored(store)
+    assert report.direct == report.accepted == len(messages) == 3_000
+    assert got == expected
+    assert [m.seq for m in got] == list(range(1, 3_001))
+    store.close()
+
+
+def test_a_messageid_already_in_the_log_sends_the_chunk_the_general_way(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    store = _store(tmp_path / "c", clock)
+    first = import_file(store, _synthetic(tmp_path / "one.jsonl", 500))
+    assert first.direct == 500
+    old = _stored(store)[7].message_id
+    lines = _synthetic(tmp_path / "two.jsonl", 500, seed=2).read_bytes().splitlines()
+    lines[100] = orjson.dumps({**orjson.loads(lines[100]), "messageId": old})
+    second_file = tmp_path / "two-dup.jsonl"
+    second_file.write_bytes(b"\n".join(lines) + b"\n")
+    second = import_file(store, second_file)
+    assert (second.direct, second.accepted, second.duplicates) == (0, 499, 1)
+    stored = _stored(store)
+    assert [m.seq for m in stored] == list(range(1, 1_000))
+    assert [m.message_id for m in stored].count(old) == 1
+    store.close()
+
+
+def test_a_messageid_repeated_in_the_file_keeps_the_first(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    lines = _synthetic(tmp_path / "s.jsonl", 300).read_bytes().splitlines()
+    first = orjson.loads(lines[10])
+    lines[200] = orjson.dumps({**orjson.loads(lines[200]), "messageId": first["messageId"]})
+    path = tmp_path / "repeat.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    store = _store(tmp_path / "d", clock)
+    report = import_file(store, path)
+    assert (report.direct, report.accepted, report.duplicates) == (0, 299, 1)
+    kept = [m for m in _stored(store) if m.message_id == first["messageId"]]
+    assert len(kept) == 1 and kept[0].seq == 11
+    store.close()
