@@ -62,6 +62,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Allocations between young garbage collections in `shoal serve` (0: Python's default).",
     ),
     Setting(
+        "gc_sweep_minutes",
+        int,
+        60,
+        "Minutes between garbage sweeps that include frozen objects in `shoal serve` (0: never).",
+    ),
+    Setting(
         "spark_master",
         str,
         None,
@@ -88,6 +94,7 @@ class Settings:
     checkpoint_seconds: int = 30
     event_cache_mb: int = 256
     gc_threshold: int = 50_000
+    gc_sweep_minutes: int = 60
     spark_master: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:

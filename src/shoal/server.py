@@ -117,6 +117,8 @@ def run_server(
     service.add_deletion_hook(compute.on_deletion)  # deleted profiles leave live results too
     compute.start()
     gc_policy.freeze_loaded()  # the profiles and live state just loaded last the whole run
+    sweeper = gc_policy.Sweeper(settings.gc_sweep_minutes if settings.gc_threshold > 0 else 0)
+    sweeper.start()
     admin_token = secrets.token_urlsafe(32)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -144,6 +146,7 @@ def run_server(
     finally:
         with contextlib.suppress(FileNotFoundError):
             (settings.data / SERVER_FILE).unlink()
+        sweeper.close()
         compute.close()
         store.close()
         log.info("stopped; every acknowledged event is committed")
