@@ -572,9 +572,11 @@ def test_a_clean_file_is_stored_directly_as_the_per_message_path_would(
     expected_store.close()
 
     store = _store(tmp_path / "b", clock)
-    report = import_file(store, path)
+    ticks: list[int] = []
+    report = import_file(store, path, progress=ticks.append)
     got = _stored(store)
     assert report.direct == report.accepted == len(messages) == 3_000
+    assert sum(ticks) == (path.stat().st_size if fmt == "jsonl" else 3_000)
     assert got == expected
     assert [m.seq for m in got] == list(range(1, 3_001))
     store.close()
@@ -612,4 +614,23 @@ def test_a_messageid_repeated_in_the_file_keeps_the_first(
     assert (report.direct, report.accepted, report.duplicates) == (0, 299, 1)
     kept = [m for m in _stored(store) if m.message_id == first["messageId"]]
     assert len(kept) == 1 and kept[0].seq == 11
+    store.close()
+
+
+def test_a_parquet_file_with_one_bad_row_stores_the_rest(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    from bench.ingest import _parquet_from_jsonl
+
+    lines = _synthetic(tmp_path / "s.jsonl", 400).read_bytes().splitlines()
+    lines[123] = orjson.dumps({**orjson.loads(lines[123]), "type": "bogus"})
+    source = tmp_path / "bad.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    path = tmp_path / "bad.parquet"
+    _parquet_from_jsonl(source, path)
+    store = _store(tmp_path / "e", clock)
+    report = import_file(store, path)
+    assert (report.direct, report.accepted, report.rejected) == (0, 399, 1)
+    assert report.errors[0].location == f"{path}:row 124.type"
+    assert [m.seq for m in _stored(store)] == list(range(1, 400))
     store.close()

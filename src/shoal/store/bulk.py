@@ -17,6 +17,7 @@ instead, so the observers see them exactly as they see Tracking API traffic.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -86,7 +87,8 @@ def import_size(path: Path) -> int:
 class _Chunk:
     """Part of the input as an Arrow table with a ``n`` (line or row number) column."""
 
-    table: pa.Table
+    table: pa.Table | None
+    """None: ``_bulk_input`` is already a view over the input."""
     select: str
     raw_of: Callable[[int], Any]
     """The decoded message of row ``n`` for the per-message path; raises MessageError."""
@@ -95,6 +97,8 @@ class _Chunk:
     """Progress units (bytes or rows) this chunk covers."""
     first: int
     """The line or row number of the chunk's first row (``n`` runs on densely from it)."""
+    rows: int
+    """How many rows (lines, blank ones included) the chunk holds."""
 
 
 _SKIP = object()
@@ -138,6 +142,7 @@ def _jsonl_chunks(path: Path) -> Iterator[_Chunk]:
                 where=_located(str(path), ":"),
                 size=size,
                 first=first_line,
+                rows=len(ends),
             )
             first_line += len(ends)
 
@@ -205,6 +210,7 @@ def _parquet_chunks(path: Path) -> Iterator[_Chunk]:
             where=_located(str(path), ":row "),
             size=batch.num_rows,
             first=first_row,
+            rows=batch.num_rows,
         )
         first_row += batch.num_rows
 
@@ -236,6 +242,11 @@ def import_file(
     cur.execute("SET SESSION preserve_insertion_order = false")
     report = ImportReport()
     try:
+        if file_format(path) == "parquet" and not store.writer.observed:
+            stored = _parquet_direct(store, cur, path, space, tick)
+            if stored is not None:
+                report.read = report.accepted = report.direct = stored
+                return report
         chunks = _jsonl_chunks(path) if file_format(path) == "jsonl" else _parquet_chunks(path)
         for chunk in _prefetched(chunks):
             _import_chunk(store, cur, chunk, space, report)
@@ -259,7 +270,7 @@ def _prefetched(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
 
 def _import_chunk(store: Store, cur: Any, chunk: _Chunk, space: str, report: ImportReport) -> None:
     now = store.clock.now()
-    rows: int = chunk.table.num_rows
+    rows = chunk.rows
     if rows and not store.writer.observed:
         stored = store.writer.call(
             lambda _writer_cursor: _insert_clean(store.writer, cur, chunk, space, now)
@@ -315,10 +326,11 @@ _DUPLICATED = """
 
 def _insert_clean(writer: EventWriter, cur: Any, chunk: _Chunk, space: str, now: datetime) -> bool:
     """Runs on the writer thread. Stores the chunk if it is clean; otherwise changes nothing."""
-    rows: int = chunk.table.num_rows
+    rows = chunk.rows
     first = writer.next_seq
     end = first + rows
-    cur.register("_bulk_input", chunk.table)
+    if chunk.table is not None:
+        cur.register("_bulk_input", chunk.table)
     cur.execute("BEGIN")
     try:
         cur.execute(
@@ -335,10 +347,62 @@ def _insert_clean(writer: EventWriter, cur: Any, chunk: _Chunk, space: str, now:
         cur.execute("ROLLBACK")
         raise
     finally:
-        cur.unregister("_bulk_input")
+        if chunk.table is not None:
+            cur.unregister("_bulk_input")
     if clean:
         _adopt(writer, cur, space, first, end)
     return clean
+
+
+def _parquet_direct(
+    store: Store, cur: Any, path: Path, space: str, progress: Progress
+) -> int | None:
+    """A clean Parquet file in one statement, DuckDB reading the file itself (in parallel, with
+    no Arrow hand-over): ~1.6x the chunked path. None when the file is not clean (or DuckDB
+    cannot read it); nothing is then stored and the chunked path takes over."""
+    try:
+        rel = cur.read_parquet(str(path), file_row_number=True)
+        columns = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+        if "n" in columns:
+            return None
+        rel.project("* EXCLUDE (file_row_number), file_row_number + 1 AS n").create_view(
+            "_bulk_input", replace=True
+        )
+    except duckdb.Error:
+        return None
+    del columns["file_row_number"]
+    rows = import_size(path)
+    select = bulk_sql.select_sql(*bulk_sql.parquet_fields(columns))
+    chunk = _Chunk(
+        table=None, select=select, raw_of=_no_raw, where=str, size=rows, first=1, rows=rows
+    )
+    now = store.clock.now()
+    cur.execute("SET enable_progress_bar = true")
+    cur.execute("SET enable_progress_bar_print = false")
+    try:
+        future = store.writer.call(
+            lambda _writer_cursor: _insert_clean(store.writer, cur, chunk, space, now)
+        )
+        done = 0
+        while not future.done():
+            # DuckDB reports the running statement's progress from another thread.
+            reached = int(rows * max(0.0, min(100.0, cur.query_progress())) / 100)
+            if reached > done:
+                progress(reached - done)
+                done = reached
+            with contextlib.suppress(TimeoutError):
+                future.result(timeout=0.25)
+        clean = bool(future.result())
+    finally:
+        cur.execute("DROP VIEW IF EXISTS _bulk_input")
+    if not clean:
+        return None
+    progress(rows - done)
+    return rows
+
+
+def _no_raw(n: int) -> Any:
+    raise AssertionError("a clean chunk never goes to the per-message path")
 
 
 def _adopt(writer: EventWriter, cur: Any, space: str, first: int, end: int) -> None:
