@@ -33,4 +33,8 @@ _register_commands()
 
 def main() -> None:
     """Console-script entry point."""
+    from shoal import gc_policy
+
+    # Every command allocates per message (`shoal serve` re-applies its own setting).
+    gc_policy.configure()
     app()
