@@ -72,6 +72,15 @@ def start(data: Path, defs: Path, clock: FrozenClock, *, thread: bool = True) ->
     return Running(store, profiles, compute, clock)
 
 
+def start_saving(tmp_path: Path, defs: Path) -> tuple[Path, Running, Path]:
+    """A first start at 10:00 with a copy of its checkpoints, written before any event."""
+    data = tmp_path / "data"
+    first = start(data, defs, FrozenClock(at(10)))
+    saved = tmp_path / "saved"
+    shutil.copytree(data / "realtime", saved)
+    return data, first, saved
+
+
 def stop(running: Running) -> None:
     running.compute.close()
     running.store.close()
@@ -198,11 +207,8 @@ def test_restart_after_a_deletion_gives_the_same_log(
     """``after``: a clean stop; ``before``: a crash after the deletion committed but before a
     checkpoint followed (the last one predates events the deletion removed); ``none``: the
     checkpoints lost."""
-    clock = FrozenClock(at(10))
-    data = tmp_path / "data"
-    first = start(data, defs, clock)
-    saved = tmp_path / "saved"
-    shutil.copytree(data / "realtime", saved)  # written at start, before any event
+    data, first, saved = start_saving(tmp_path, defs)
+    clock = first.clock
     history(first)
     first.delete("ann")
     first.send(track("m4", "Order Completed", at(20), "bob"))
@@ -413,11 +419,8 @@ def test_deletion_while_no_server_ran_after_a_crash(
     """A crash left the checkpoint behind the log (``before``: one older than the events, or
     ``none``), then a profile was deleted offline: the events the log's changes came from are
     not all there to replay any more."""
-    clock = FrozenClock(at(10))
-    data = tmp_path / "data"
-    first = start(data, defs, clock)
-    saved = tmp_path / "saved"
-    shutil.copytree(data / "realtime", saved)  # written at start, before any event
+    data, first, saved = start_saving(tmp_path, defs)
+    clock = first.clock
     history(first)
     before = first.log()
     crash(first, saved if checkpoint == "before" else None)
@@ -459,11 +462,8 @@ def test_deletion_while_no_server_ran_after_a_crash_keeps_later_definitions(
 ) -> None:
     """Definitions changed after the checkpoint: the rebuild uses those the log last recorded,
     so an audience added then neither exits nor enters again."""
-    clock = FrozenClock(at(10))
-    data = tmp_path / "data"
-    first = start(data, defs, clock)
-    saved = tmp_path / "saved"
-    shutil.copytree(data / "realtime", saved)
+    data, first, saved = start_saving(tmp_path, defs)
+    clock = first.clock
     history(first)
     crash(first, saved)
     more = tmp_path / "more.yaml"
