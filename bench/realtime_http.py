@@ -3,7 +3,7 @@
 ``python -m bench.realtime_http`` starts a real ``shoal serve --definitions FILE`` (20 live
 definitions over the events it sends), sends ``--rate`` events/s (default 5,000) for
 ``--seconds`` in 50-event ``/v1/batch`` requests, and follows the change log through the admin
-API's long poll in another thread. Every event changes a computed trait (a per-user view count),
+API's long poll in another process. Every event changes a computed trait (a per-user view count),
 so every event has a change to wait for; the latency of an event is the time from just before
 its request was sent to the moment the follower saw its change (same machine, same clock).
 
@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -98,79 +100,113 @@ def serve(data: Path, defs: Path) -> Iterator[str]:
         log.close()
 
 
-class Follower(threading.Thread):
-    """Long-polls the change log; records when each cause's first change was seen."""
+def follow(url: str, token: str, expected: int, out: Any, stop: Any) -> None:
+    """Long-polls the change log until ``expected`` causes were seen (or ``stop`` is set), then
+    sends {cause: when first seen} through ``out``. Runs in a process of its own, so that
+    noticing a change never waits for the sender's interpreter."""
+    seen: dict[str, float] = {}
+    after = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+        while len(seen) < expected and not stop.is_set():
+            response = http.get(
+                "/admin/spaces/default/changes",
+                params={"after": after, "limit": 10_000, "wait": 1},
+            )
+            now = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes
+            for change in orjson.loads(response.content)["changes"]:
+                after = change["seq"]
+                cause = change["cause"]
+                if cause is not None and cause not in seen:
+                    seen[cause] = now
+    out.send(seen)
 
-    def __init__(self, url: str, token: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.token = url, token
-        self.seen: dict[str, float] = {}
-        self.stop = threading.Event()
-        self.after = 0
 
-    def run(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        with httpx.Client(base_url=self.url, headers=headers, timeout=60) as http:
-            while not self.stop.is_set():
-                response = http.get(
-                    "/admin/spaces/default/changes",
-                    params={"after": self.after, "limit": 10_000, "wait": 1},
-                )
-                now = time.perf_counter()
-                for change in response.json()["changes"]:
-                    self.after = change["seq"]
-                    cause = change["cause"]
-                    if cause is not None and cause not in self.seen:
-                        self.seen[cause] = now
+def bodies(rate: int, seconds: float, batch: int) -> list[tuple[list[str], bytes]]:
+    """Every request's messageIds and body, encoded before the clock starts."""
+    out = []
+    for n in range(int(rate * seconds) // batch):
+        ids = [f"b{n}-{k}" for k in range(batch)]
+        body = orjson.dumps(
+            {
+                "batch": [
+                    {
+                        "type": "track",
+                        "event": "Product Viewed",
+                        "userId": f"u{(n * batch + k) % 2000}",
+                        "messageId": mid,
+                        "properties": {
+                            "price": (n * 7 + k * 13) % 400,
+                            "category": ("shoes", "hats", "bags", "tops")[k % 4],
+                        },
+                    }
+                    for k, mid in enumerate(ids)
+                ]
+            }
+        )
+        out.append((ids, body))
+    return out
+
+
+async def _post(
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]], head: bytes, body: bytes
+) -> bool:
+    reader, writer = await pool.get()
+    try:
+        writer.write(head % len(body) + body)
+        status = await reader.readline()
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await reader.readexactly(length)
+        return status.split(b" ", 2)[1:2] == [b"200"]
+    finally:
+        pool.put_nowait((reader, writer))
 
 
 async def send(
     url: str, rate: int, seconds: float, batch: int
 ) -> tuple[dict[str, float], list[float]]:
-    """Paced batches; returns send time per messageId and the acknowledgement latencies."""
+    """Paced batches over keep-alive connections (a minimal HTTP/1.1 client, as bench.loadgen:
+    the sender shares the machine with the server); returns send time per messageId and the
+    acknowledgement latencies."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    auth = base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+    head = (
+        f"POST /v1/batch HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Basic {auth}\r\n"
+        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    ).encode()
+    requests = bodies(rate, seconds, batch)
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(64):
+        pool.put_nowait(await asyncio.open_connection(host, port))
     sent: dict[str, float] = {}
     acks: list[float] = []
+
+    async def one(ids: list[str], body: bytes) -> None:
+        start = time.perf_counter()
+        for mid in ids:
+            sent[mid] = start
+        if not await _post(pool, head, body):
+            raise RuntimeError("a batch was refused")
+        acks.append(time.perf_counter() - start)
+
+    tasks = []
     interval = batch / rate
-    total = int(rate * seconds) // batch
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(
-        base_url=url, auth=(WRITE_KEY, ""), timeout=60, limits=limits
-    ) as http:
-
-        async def one(n: int) -> None:
-            ids = [f"b{n}-{k}" for k in range(batch)]
-            body = orjson.dumps(
-                {
-                    "batch": [
-                        {
-                            "type": "track",
-                            "event": "Product Viewed",
-                            "userId": f"u{(n * batch + k) % 2000}",
-                            "messageId": mid,
-                            "properties": {
-                                "price": (n * 7 + k * 13) % 400,
-                                "category": ("shoes", "hats", "bags", "tops")[k % 4],
-                            },
-                        }
-                        for k, mid in enumerate(ids)
-                    ]
-                }
-            )
-            start = time.perf_counter()
-            for mid in ids:
-                sent[mid] = start
-            response = await http.post("/v1/batch", content=body)
-            acks.append(time.perf_counter() - start)
-            response.raise_for_status()
-
-        tasks = []
-        began = time.perf_counter()
-        for n in range(total):
-            delay = began + n * interval - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)  # pacing the load, not waiting for an outcome
-            tasks.append(asyncio.create_task(one(n)))
-        await asyncio.gather(*tasks)
+    began = time.perf_counter()
+    for n, (ids, body) in enumerate(requests):
+        delay = began + n * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)  # pacing the load, not waiting for an outcome
+        tasks.append(asyncio.create_task(one(ids, body)))
+    await asyncio.gather(*tasks)
+    while not pool.empty():
+        _, writer = pool.get_nowait()
+        writer.close()
     return sent, acks
 
 
@@ -180,23 +216,27 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run(rate: int, seconds: float, batch: int = 50) -> dict[str, Any]:
+    expected = int(rate * seconds) // batch * batch
     with tempfile.TemporaryDirectory(prefix="shoal-bench-rt-") as tmp:
         data = Path(tmp) / "data"
         defs = Path(tmp) / "defs.yaml"
         defs.write_text(definitions())
         with serve(data, defs) as url:
             token = orjson.loads((data / "server.json").read_bytes())["admin_token"]
-            follower = Follower(url, token)
+            context = multiprocessing.get_context("spawn")
+            receive, out = context.Pipe(duplex=False)
+            stop = context.Event()
+            follower = context.Process(target=follow, args=(url, token, expected, out, stop))
             follower.start()
             began = time.perf_counter()
             sent, acks = asyncio.run(send(url, rate, seconds, batch))
             elapsed = time.perf_counter() - began
-            deadline = time.monotonic() + 120
-            while len(follower.seen) < len(sent) and time.monotonic() < deadline:
-                time.sleep(0.05)  # waiting for the tail of the log, bounded
-            follower.stop.set()
+            # The tail of the log, bounded: the follower stops once it saw every event.
+            if not receive.poll(120):
+                stop.set()
+            seen: dict[str, float] = receive.recv()
             follower.join(10)
-        latencies = [follower.seen[m] - t for m, t in sent.items() if m in follower.seen]
+        latencies = [seen[m] - t for m, t in sent.items() if m in seen]
         return {
             "events": len(sent),
             "rate": len(sent) / elapsed,
