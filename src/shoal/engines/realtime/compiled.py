@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shoal.engines import values as V
+from shoal.engines.realtime import incremental
 from shoal.engines.reference import Ctx, Reader, duration
 from shoal.engines.universe import Account, Event, Profile
 from shoal.lang import ast
@@ -268,6 +269,12 @@ def _trait(node: ast.TraitRef) -> Fn:
 
 
 def _reducer(node: ast.Reducer) -> Fn:
+    full = _full_reducer(node)
+    fast = _incremental(node, full)
+    return full if fast is None else fast
+
+
+def _full_reducer(node: ast.Reducer) -> Fn:
     stream = _stream(node.stream)
     kind = node.kind
     if kind == "count":
@@ -277,6 +284,67 @@ def _reducer(node: ast.Reducer) -> Fn:
     found = _found(arg)
     finish = _finish(node)
     return lambda r, now, p, a, e, q: finish(found(stream(r, now, p, a, e, q), e))
+
+
+def _incremental(node: ast.Reducer, full: Fn) -> Fn | None:
+    """The reducer carried over from one evaluation to the next (:mod:`.incremental`), when its
+    stream is one name's events cut by windows relative to now and filtered by conditions about
+    the event alone, and its argument is the event's own: what a profile's evaluation can fold
+    in event by event. None otherwise."""
+    stream = node.stream
+    if stream.source != "event" or isinstance(node.arg, ast.ParentRef):
+        return None
+    if any(isinstance(flt, ast.ExpiresAfter) for flt in stream.filters):
+        return None
+    try:
+        segment = _Segment(stream.filters, None, stream.name)
+    except OverflowError:
+        return None  # a duration beyond timedelta: the full form raises where the reference does
+    if not segment.simple:
+        return None
+    kind = node.kind
+    keep = _keep(node)
+    numeric = not (kind in ("min", "max") and node.cast == "string")
+    return incremental.reducer(
+        name=stream.name,
+        bounds=segment.bounds if segment.windowed else None,
+        test=segment.test,
+        keep=keep,
+        finish=incremental.finisher(kind, numeric, node.min_count or 1),
+        empty=0 if kind in ("count", "unique_count") else None,
+        full=full,
+    )
+
+
+def _keep(node: ast.Reducer) -> Callable[[Message], Any]:
+    """What one event contributes to the reducer (None: nothing), as ``_found`` then
+    ``_finish`` take it: the argument's value, as a number or a text where the reducer reads
+    one."""
+    arg, kind = node.arg, node.kind
+    if arg is None:
+        return lambda m: True
+    assert not isinstance(arg, ast.ParentRef)
+    path = arg.path
+    value: Callable[[Message], Any]
+    if isinstance(arg, ast.Property):
+        if len(path) == 1:
+            key = path[0]
+            value = lambda m: props.get(key) if isinstance(props := m.properties, dict) else None  # noqa: E731
+        else:
+            value = lambda m: _walk(m.properties, path)  # noqa: E731
+    elif path == ("timestamp",):
+        value = lambda m: m.timestamp  # noqa: E731
+    else:
+        value = lambda m: _walk(m.context, path)  # noqa: E731
+    if kind in ("first", "last"):
+        return value
+    if kind in ("mode", "unique", "unique_count") or (
+        kind in ("min", "max") and node.cast == "string"
+    ):
+        string_form = V.string_form
+        return lambda m: None if (v := value(m)) is None else string_form(v)
+    # sum, avg, min, max over numbers
+    return lambda m: None if (v := value(m)) is None else v if type(v) is int else _as_number(v)
 
 
 def _found(arg: ast.Property | ast.ParentRef | ast.ContextRef) -> Found:
@@ -401,7 +469,7 @@ class _Segment:
     """Consecutive per-event filters (windows, ``where``, ``sources``) of a stream, up to an
     ``expires_after``: each keeps an event or not on its own, so together they are one test."""
 
-    __slots__ = ("bounds", "gap", "pick", "select")
+    __slots__ = ("bounds", "gap", "pick", "select", "simple", "test", "windowed")
 
     def __init__(
         self,
@@ -432,6 +500,11 @@ class _Segment:
         self.bounds = _bounds(now_windows, parent_windows)
         windowed, parented = bool(now_windows or parent_windows), bool(parent_windows)
         test, fns = _all_of(tests), tuple(conditions)
+        self.windowed = windowed
+        self.test = test
+        """The conditions about the event alone, as one test of its message."""
+        self.simple = not parented and not fns
+        """Whether an event is held or not depends on the event and now alone."""
         self.select = _selector(name, windowed, parented, test, fns)
         rest: Select | None = None
         if parented or fns:

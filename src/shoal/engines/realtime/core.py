@@ -38,6 +38,7 @@ from typing import Any
 from shoal.engines import Request
 from shoal.engines import values as V
 from shoal.engines.realtime.compiled import Compiled, MessageFilter, compile_body, compile_expr
+from shoal.engines.realtime.incremental import EventList
 from shoal.engines.realtime.routes import Admission, Route, admissions, horizons, route
 from shoal.engines.realtime.world import LiveWorld
 from shoal.engines.universe import Account, Event, Profile
@@ -551,6 +552,20 @@ class Core:
         self.__dict__.update(state)
         if "_trait_dates" not in state:
             self._upgrade()
+        else:
+            self._carry_lists()
+
+    def _carry_lists(self) -> None:
+        """A core checkpointed when the index held plain lists: reducers fold in new events
+        only over :class:`.incremental.EventList` (on plain ones they compute from scratch)."""
+        for profile in self.world.profiles.values():
+            # getattr: a core is also unpickled inside its own reader, and there before the
+            # profiles of a checkpoint older than the index (which the outer load upgrades).
+            named = getattr(profile, "named", None)
+            if named is not None:
+                for name, events in named.items():
+                    if type(events) is not EventList:
+                        named[name] = EventList(events)
 
     def _upgrade(self) -> None:
         """A core checkpointed before the indexes existed: derive them (and the routes that now

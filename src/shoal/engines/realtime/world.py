@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shoal.engines import values as V
+from shoal.engines.realtime.incremental import EventList
 from shoal.engines.universe import USER_ID_TYPES, Account, Event, Profile
 from shoal.identity import DEFAULT_RULES, IdentityGraph, IdentityRules, apply_message, group_id_of
 from shoal.identity.resolve import message_order
@@ -189,7 +190,7 @@ class LiveWorld:
         assert named is not None
         same = named.get(name)
         if not same:  # none yet, or all pruned
-            named[name] = [event]
+            named[name] = EventList((event,))
         elif order >= _order_of(same[-1]):
             same.append(event)
         else:  # a late event: where ``events`` put it, after any with the same order
@@ -209,7 +210,7 @@ class LiveWorld:
             self.dates[pid] = dates
             for event in profile.events:
                 name = event.message.event_name or ""
-                profile.named.setdefault(name, []).append(event)
+                profile.named.setdefault(name, EventList()).append(event)
                 if name in self.dated:
                     dates.setdefault(name, []).extend(_dates_of(event.message))
             for held in dates.values():
@@ -227,7 +228,7 @@ class LiveWorld:
         # The merged events are new Event objects (their owner changed): index them afresh.
         named: dict[str, list[Event]] = {}
         for event in kept.events:
-            named.setdefault(event.message.event_name or "", []).append(event)
+            named.setdefault(event.message.event_name or "", EventList()).append(event)
         kept.named = named
         dates = self.dates[kept_id]
         for name, held in self.dates.pop(gone_id).items():
