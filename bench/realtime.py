@@ -50,6 +50,7 @@ from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, ModuleType
 from typing import Any
 
+from shoal import gc_policy
 from shoal.engines import Failure, Request, compile_request, plan
 from shoal.engines.realtime.core import Core
 from shoal.engines.realtime.engine import replay
@@ -1060,6 +1061,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.users = args.users or (10_000 if args.full else 1_000)
     if args.backfill_events is None:
         args.backfill_events = 10_000_000 if args.full else 300_000
+    # The collector policy of `shoal serve` (and every shoal command), for the baseline too.
+    gc_policy.configure()
     load_start = load_average()
     args.revision = revision()
     specs = definitions()
