@@ -108,6 +108,8 @@ def follow(url: str, token: str, expected: int, out: Any, stop: Any) -> None:
     after = 0
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+        http.get("/admin/spaces/default/changes", params={"after": 0, "limit": 1})
+        out.send("ready")  # the sender starts only now: start-up must not count as latency
         while len(seen) < expected and not stop.is_set():
             response = http.get(
                 "/admin/spaces/default/changes",
@@ -228,6 +230,8 @@ def run(rate: int, seconds: float, batch: int = 50) -> dict[str, Any]:
             stop = context.Event()
             follower = context.Process(target=follow, args=(url, token, expected, out, stop))
             follower.start()
+            if not receive.poll(60) or receive.recv() != "ready":
+                raise RuntimeError("the change-log follower did not start")
             began = time.perf_counter()
             sent, acks = asyncio.run(send(url, rate, seconds, batch))
             elapsed = time.perf_counter() - began
