@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from bench.loadgen import read_response
+
 
 async def _worker(
     host: str,
@@ -40,13 +42,7 @@ async def _worker(
             ).encode()
             started = time.perf_counter()
             writer.write(request)
-            status = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            body = await reader.readexactly(length) if length else b""
+            status, body = await read_response(reader)
             latencies.append(time.perf_counter() - started)
             if status.split(b" ", 2)[1:2] != [b"200"]:
                 failures.append((status + body).decode(errors="replace")[:200])

@@ -46,6 +46,18 @@ class Stats:
     first_error: str | None = None
 
 
+async def read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 response on a keep-alive connection: (status line, body)."""
+    status = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
 async def _worker(
     host: str,
     port: int,
@@ -68,13 +80,7 @@ async def _worker(
             payload = body.replace(_TOKEN, b"%010d" % counter[0])
             started = time.perf_counter()
             writer.write(head + payload)
-            status_line = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            response = await reader.readexactly(length) if length else b""
+            status_line, response = await read_response(reader)
             elapsed = time.perf_counter() - started
             stats.requests += 1
             if status_line.split(b" ", 2)[1:2] == [b"200"]:

@@ -32,6 +32,7 @@ import httpx
 import orjson
 
 from bench.ingest import _wait_for_server, machine
+from bench.loadgen import read_response
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 WRITE_KEY = "wk_bench_realtime_http"
@@ -156,14 +157,7 @@ async def _post(
     reader, writer = await pool.get()
     try:
         writer.write(head % len(body) + body)
-        status = await reader.readline()
-        length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        if length:
-            await reader.readexactly(length)
+        status, _ = await read_response(reader)
         return status.split(b" ", 2)[1:2] == [b"200"]
     finally:
         pool.put_nowait((reader, writer))
