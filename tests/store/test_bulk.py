@@ -634,3 +634,31 @@ def test_a_parquet_file_with_one_bad_row_stores_the_rest(
     assert report.errors[0].location == f"{path}:row 124.type"
     assert [m.seq for m in _stored(store)] == list(range(1, 400))
     store.close()
+
+
+def test_a_parquet_file_duckdb_cannot_take_whole_goes_in_chunks(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+    from bench.ingest import _parquet_from_jsonl
+
+    from shoal.store import bulk
+
+    path = tmp_path / "s.parquet"
+    _parquet_from_jsonl(_synthetic(tmp_path / "s.jsonl", 300), path)
+    real = bulk._insert_clean
+    calls: list[int | None] = []
+
+    def failing_once(writer: Any, cur: Any, chunk: Any, space: str, now: Any) -> bool:
+        calls.append(None if chunk.table is None else chunk.rows)
+        if chunk.table is None:  # the whole-file statement fails (as it would, rolled back)
+            raise duckdb.ConversionException("a type the rules did not foresee")
+        return real(writer, cur, chunk, space, now)
+
+    monkeypatch.setattr(bulk, "_insert_clean", failing_once)
+    store = _store(tmp_path / "f", clock)
+    report = import_file(store, path)
+    assert calls == [None, 300]  # whole file first, then the chunk
+    assert (report.accepted, report.direct, report.rejected) == (300, 300, 0)
+    assert [m.seq for m in _stored(store)] == list(range(1, 301))
+    store.close()

@@ -18,6 +18,7 @@ instead, so the observers see them exactly as they see Tracking API traffic.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from shoal.store import bulk_sql
 from shoal.store.rows import SELECT_COLUMNS, messages_to_arrow, rows_to_messages
 from shoal.store.store import Store
 from shoal.store.writer import EventWriter
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 """Called with the number of input bytes (JSON Lines) or rows (Parquet) just consumed."""
@@ -393,6 +396,11 @@ def _parquet_direct(
             with contextlib.suppress(TimeoutError):
                 future.result(timeout=0.25)
         clean = bool(future.result())
+    except duckdb.Error as exc:
+        # Rolled back: DuckDB's reader typed a column in a way the rules did not foresee.
+        # The chunked path reads through pyarrow and judges doubtful rows one by one.
+        log.info("whole-file Parquet import fell back to chunks: %s", exc)
+        return None
     finally:
         cur.execute("DROP VIEW IF EXISTS _bulk_input")
     if not clean:
