@@ -207,6 +207,14 @@ CORPUS: list[tuple[str, str]] = [
         "trailing comma and whitespace",
     ),
     ('{"type":"track","event":"Nancy infinite","userId":"u","messageId":"m53"}', "nan in text"),
+    (
+        '{"type":"track","event":"E","userId":"u","x":1,"x":2,"messageId":"m54"}',
+        "repeated extra key (orjson keeps the last)",
+    ),
+    (
+        '{"type":"track","event":"E","userId":"a","channel":"web","userId":"b","messageId":"m55"}',
+        "extra key and a repeated known key",
+    ),
 ]
 CORPUS = [
     (line.replace("@T@", T).replace("@S@", S).replace("@X@", "x" * 101), why)
@@ -498,9 +506,9 @@ def test_parquet_bad_json_text_is_reported(tmp_path: Path, clock: FrozenClock) -
 def test_clean_rows_are_vectorised(tmp_path: Path, jsonl: Path, clock: FrozenClock) -> None:
     store = _store(tmp_path / "k", clock)
     report = import_file(store, jsonl)
-    # Left to normalize(): the invalid lines, 2 blank ones, and 5 valid but unusual ones
-    # (a float id, a repeated key, a huge id, 7 fraction digits, a padded line).
-    assert report.per_message == report.rejected + 2 + 5
+    # Left to normalize(): the invalid lines, 2 blank ones, and 7 valid but unusual ones
+    # (a float id, 3 lines with a repeated key, a huge id, 7 fraction digits, a padded line).
+    assert report.per_message == report.rejected + 2 + 7
     store.close()
 
 
