@@ -90,8 +90,7 @@ def import_size(path: Path) -> int:
 class _Chunk:
     """Part of the input as an Arrow table with a ``n`` (line or row number) column."""
 
-    table: pa.Table | None
-    """None: ``_bulk_input`` is already a view over the input."""
+    table: pa.Table
     select: str
     raw_of: Callable[[int], Any]
     """The decoded message of row ``n`` for the per-message path; raises MessageError."""
@@ -276,7 +275,9 @@ def _import_chunk(store: Store, cur: Any, chunk: _Chunk, space: str, report: Imp
     rows = chunk.rows
     if rows and not store.writer.observed:
         stored = store.writer.call(
-            lambda _writer_cursor: _insert_clean(store.writer, cur, chunk, space, now)
+            lambda _writer_cursor: _insert_clean(
+                store.writer, cur, _Clean(chunk.select, chunk.first, rows, chunk.table), space, now
+            )
         ).result()
         if stored:
             report.read += rows
@@ -327,7 +328,19 @@ _DUPLICATED = """
 """
 
 
-def _insert_clean(writer: EventWriter, cur: Any, chunk: _Chunk, space: str, now: datetime) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Clean:
+    """What one clean statement needs: the judging SELECT over ``_bulk_input`` and its rows."""
+
+    select: str
+    first: int
+    """``n`` of the first row; the rows' ``n`` run on densely from it."""
+    rows: int
+    table: pa.Table | None
+    """Registered as ``_bulk_input`` for the statement; None when that is already a view."""
+
+
+def _insert_clean(writer: EventWriter, cur: Any, chunk: _Clean, space: str, now: datetime) -> bool:
     """Runs on the writer thread. Stores the chunk if it is clean; otherwise changes nothing."""
     rows = chunk.rows
     first = writer.next_seq
@@ -376,9 +389,7 @@ def _parquet_direct(
     del columns["file_row_number"]
     rows = import_size(path)
     select = bulk_sql.select_sql(*bulk_sql.parquet_fields(columns))
-    chunk = _Chunk(
-        table=None, select=select, raw_of=_no_raw, where=str, size=rows, first=1, rows=rows
-    )
+    chunk = _Clean(select, first=1, rows=rows, table=None)
     now = store.clock.now()
     cur.execute("SET enable_progress_bar = true")
     cur.execute("SET enable_progress_bar_print = false")
@@ -407,10 +418,6 @@ def _parquet_direct(
         return None
     progress(rows - done)
     return rows
-
-
-def _no_raw(n: int) -> Any:
-    raise AssertionError("a clean chunk never goes to the per-message path")
 
 
 def _adopt(writer: EventWriter, cur: Any, space: str, first: int, end: int) -> None:
