@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 50_000
 """Allocations between young-generation collections (CPython's default is 700)."""
 
-DEFAULT_SWEEP_MINUTES = 60
-
 
 def configure(threshold: int = DEFAULT_THRESHOLD) -> None:
     """Set the young-generation threshold and freeze survivors of full collections; 0 keeps

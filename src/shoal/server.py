@@ -116,8 +116,10 @@ def run_server(
         raise
     service.add_deletion_hook(compute.on_deletion)  # deleted profiles leave live results too
     compute.start()
-    gc_policy.freeze_loaded()  # the profiles and live state just loaded last the whole run
-    sweeper = gc_policy.Sweeper(settings.gc_sweep_minutes if settings.gc_threshold > 0 else 0)
+    tuned = settings.gc_threshold > 0  # 0: Python's own policy, nothing frozen
+    if tuned:
+        gc_policy.freeze_loaded()  # the profiles and live state just loaded last the whole run
+    sweeper = gc_policy.Sweeper(settings.gc_sweep_minutes if tuned else 0)
     sweeper.start()
     admin_token = secrets.token_urlsafe(32)
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
