@@ -8,7 +8,13 @@ SUDO := $(shell if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null; then echo
 
 .PHONY: install demo test lint typecheck unit bench clean golden
 
+# NATIVE=0 skips compiling the hot modules (Shoal then runs them interpreted, about 2x slower).
+NATIVE ?= 1
+
 install: $(STAMP)
+	@if [ "$(NATIVE)" != 0 ]; then $(BIN)/shoal native build || { echo >&2 \
+		"Compiling the hot modules failed (see above); 'make NATIVE=0 ...' runs them interpreted."; \
+		exit 1; }; fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,4 +53,5 @@ golden: install
 	$(BIN)/python -m tests.engines_sql.regen
 
 clean:
+	-test -x $(BIN)/shoal && $(BIN)/shoal native clean
 	rm -rf $(VENV) shoal-data .pytest_cache .mypy_cache .ruff_cache

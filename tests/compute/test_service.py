@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from shoal import native
 from shoal.clock import FrozenClock
 from shoal.compute.definitions import DefinitionFileError
 from shoal.compute.service import ComputeService
@@ -150,6 +152,30 @@ def test_restart_resumes_from_the_checkpoint_without_repeating(tmp_path: Path, d
     stop(first)  # checkpoints on close
     second = start(tmp_path / "data", defs, clock)
     try:
+        second.send(track("m2", "Order Completed", T0 + timedelta(seconds=1)))
+        kinds = [(k, kind) for k, _, kind, *_ in second.changes()]
+        assert kinds == [("orders", "changed"), ("orders", "changed"), ("repeat_buyer", "entered")]
+    finally:
+        stop(second)
+
+
+def test_a_checkpoint_of_the_other_build_is_refused_and_rebuilt_from_the_log(
+    tmp_path: Path, defs: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Compiled and interpreted builds (shoal.native) pickle some objects differently: a
+    checkpoint says which wrote it, and the other refuses it before rebuilding any object."""
+    clock = FrozenClock(T0)
+    first = start(tmp_path / "data", defs, clock)
+    first.send(track("m1", "Order Completed", T0))
+    before = first.changes()
+    stop(first)  # checkpoints on close
+    this = native.running()
+    monkeypatch.setattr(native, "running", lambda: "other" if this != "other" else "x")
+    with caplog.at_level(logging.WARNING, logger="shoal.compute.service"):
+        second = start(tmp_path / "data", defs, clock)
+    try:
+        assert f"written by the {this} build" in caplog.text
+        assert second.changes() == before  # rebuilt from the log, nothing logged twice
         second.send(track("m2", "Order Completed", T0 + timedelta(seconds=1)))
         kinds = [(k, kind) for k, _, kind, *_ in second.changes()]
         assert kinds == [("orders", "changed"), ("orders", "changed"), ("repeat_buyer", "entered")]

@@ -22,6 +22,7 @@ from shoal.engines.realtime.core import Change, Core
 from shoal.engines.realtime.engine import outcomes
 from shoal.engines.realtime.incremental import EventList
 from shoal.engines.reference import ReferenceEngine
+from shoal.engines.universe import Event, Profile
 from shoal.spec.message import Message
 from tests.engines_realtime.test_differential import _requests
 from tests.engines_realtime.test_indexes import _roundtrip
@@ -261,16 +262,25 @@ def test_a_long_in_order_history_is_folded_in_not_reread(
 
 
 def test_event_lists_report_every_change_but_appends_and_cuts_of_the_front() -> None:
+    owner = Profile("use_x", "user_id:x", frozenset({"user_id"}))
+    sample = [
+        Event(
+            Message(type="track", message_id=str(i), timestamp=NOW, received_at=NOW, event="A"),
+            owner,
+        )
+        for i in range(11)
+    ]
     events = EventList()
     for kind in ("append", "extend"):
-        getattr(events, kind)([] if kind == "extend" else None)
+        getattr(events, kind)([] if kind == "extend" else sample[10])
     assert (events.version, events.dropped) == (0, 0)
-    events[:] = list(range(10))  # type: ignore[list-item]
+    events[:] = sample[:10]
     assert events.version == 1
     del events[:3]
     assert (events.version, events.dropped) == (1, 3)
     del events[2]
-    events.insert(1, None)  # type: ignore[arg-type]
+    events.insert(1, sample[10])
     events.sort(key=id)
     assert events.version == 4
-    assert _roundtrip(events) == events and _roundtrip(events).memo is None
+    copy = _roundtrip(events)
+    assert [e.message for e in copy] == [e.message for e in events] and copy.memo is None

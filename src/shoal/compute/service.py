@@ -39,6 +39,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from shoal import native
 from shoal.clock import Clock
 from shoal.compute import changelog, recovery
 from shoal.compute.changelog import LoggedChange, Tick
@@ -259,13 +260,17 @@ class ComputeService:
             return None
         try:
             with path.open("rb") as fh:
-                saved = pickle.load(fh)
-            if saved.get("version") != _CHECKPOINT_VERSION:
-                raise ValueError(f"checkpoint version {saved.get('version')}")
+                header = pickle.load(fh)
+                if header.get("version") != _CHECKPOINT_VERSION:
+                    raise ValueError(f"checkpoint version {header.get('version')}")
+                # Before the header had its own record, only interpreted builds wrote any.
+                build = header.get("build", "interpreted")
+                if build != native.running():
+                    raise ValueError(f"written by the {build} build, this runs the other")
+                space: _Space = header["space"] if "space" in header else pickle.load(fh)
         except Exception as exc:  # a damaged checkpoint costs a rebuild, never data
             log.warning("checkpoint %s unusable (%s); rebuilding from the log", path, exc)
             return None
-        space: _Space = saved["space"]
         cur = self.store.con.cursor()
         space.written = changelog.last_positions(cur, name)[0]
         if not hasattr(space, "deletions"):
@@ -463,7 +468,10 @@ class ComputeService:
                 pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
                 # Messages hold read-only mappings; they come back as the same proxies.
                 pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _proxy}
-                pickler.dump({"version": _CHECKPOINT_VERSION, "space": space})
+                # A header first: a checkpoint of the other build (shoal.native) is refused
+                # before any of its objects is rebuilt.
+                pickler.dump({"version": _CHECKPOINT_VERSION, "build": native.running()})
+                pickler.dump(space)
                 fh.flush()
                 os.fsync(fh.fileno())
             tmp.replace(path)

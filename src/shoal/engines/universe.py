@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from shoal.identity import DEFAULT_RULES, IdentityGraph, apply_message, group_id_of
 from shoal.identity.resolve import message_order
+from shoal.pickling import Reduced, reduce_frozen
 from shoal.spec.message import Message
 
 __all__ = ["USER_ID_TYPES", "Account", "Event", "Profile", "Timeline", "World"]
@@ -25,6 +28,7 @@ __all__ = ["USER_ID_TYPES", "Account", "Event", "Profile", "Timeline", "World"]
 USER_ID_TYPES = frozenset({"user_id", "email", "android.idfa", "ios.idfa"})
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Event:
     """An event of a stream and the profile that owns it (read by ``trait()`` in ``where``)."""
@@ -36,7 +40,11 @@ class Event:
     def ts(self) -> datetime:
         return self.message.timestamp
 
+    def __reduce__(self) -> Reduced:
+        return reduce_frozen(self)  # the same in both builds (shoal.pickling)
 
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(eq=False, slots=True)
 class Profile:
     """A canonical profile at one instant; mutable only while its :class:`World` is built."""
@@ -61,6 +69,7 @@ class Profile:
         return include_anonymous and "anonymous_id" in self.id_types
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(eq=False, slots=True)
 class Account:
     group_id: str
@@ -72,6 +81,7 @@ class Account:
         return f"group_id:{self.group_id}"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class World:
     """Profiles (by id) and accounts (by group id) of the messages visible at ``at``."""
@@ -127,6 +137,7 @@ def _set_traits(traits: dict[str, Any], update: dict[str, Any]) -> None:
             traits[key] = value
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Timeline:
     """All messages, and the :class:`World` at any instant.
 

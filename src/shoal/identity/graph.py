@@ -30,7 +30,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from mypy_extensions import mypyc_attr
+
 from shoal.identity.rules import DEFAULT_RULES, IdentityRules
+from shoal.pickling import Reduced, reduce_frozen
 
 ProfileId = str
 IdPair = tuple[str, str]
@@ -45,6 +48,7 @@ def profile_id_for(id_type: str, value: str) -> ProfileId:
     return "use_" + "".join([_B62[b % 62] for b in digest[:27]])
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Identifier:
     """One identifier of a profile and when it was seen (earliest / latest message time)."""
@@ -55,7 +59,11 @@ class Identifier:
     last_seen: datetime
     first_message_id: str
 
+    def __reduce__(self) -> Reduced:
+        return reduce_frozen(self)  # the same in both builds (shoal.pickling)
 
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Merge:
     """Profile ``absorbed`` joined ``kept`` because of message ``message_id`` (time ``at``).
@@ -69,6 +77,9 @@ class Merge:
     at: datetime
     message_id: str
     reason: str
+
+    def __reduce__(self) -> Reduced:
+        return reduce_frozen(self)  # the same in both builds (shoal.pickling)
 
 
 def name_rank(id_type: str) -> tuple[int, str]:
@@ -98,6 +109,7 @@ def profile_name(identifiers: Iterable[Identifier | IdPair]) -> str:
     return f"{best[2]}:{best[1]}"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Seen:
     __slots__ = ("first_message_id", "first_seen", "last_seen")
 
@@ -107,6 +119,7 @@ class _Seen:
         self.first_message_id = message_id
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Profile:
     __slots__ = ("ids", "merges", "order", "parent", "pid", "size")
 
@@ -128,6 +141,7 @@ def _root(p: _Profile) -> _Profile:
     return root
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class IdentityGraph:
     """Incremental identity graph of one space. Feed messages in time order (``resolve`` does)."""
 

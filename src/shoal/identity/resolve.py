@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from mypy_extensions import mypyc_attr
+
 from shoal.identity.extract import identifiers_of, previous_id_of
 from shoal.identity.graph import Identifier, IdentityGraph, Merge, ProfileId
 from shoal.identity.rules import DEFAULT_RULES, IdentityRules
@@ -33,6 +35,7 @@ def apply_message(graph: IdentityGraph, msg: Message) -> ProfileId | None:
     )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class ResolvedProfile:
     id: ProfileId
@@ -41,6 +44,7 @@ class ResolvedProfile:
     identifiers: tuple[Identifier, ...]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Resolution:
     """The final state after every message.

@@ -13,7 +13,10 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from shoal.errors import ConfigError
+from shoal.pickling import Reduced, reduce_frozen
 
 PERIODS: Mapping[str, timedelta | None] = MappingProxyType(
     {
@@ -27,6 +30,7 @@ PERIODS: Mapping[str, timedelta | None] = MappingProxyType(
 )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Limit:
     """At most ``count`` values of one identifier type per profile.
@@ -60,7 +64,11 @@ class Limit:
             ) from None
         return cls(count, period)
 
+    def __reduce__(self) -> Reduced:
+        return reduce_frozen(self)  # the same in both builds (shoal.pickling)
 
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Blocked:
     """Values never promoted to identifiers: exact strings and regular expressions (searched,
@@ -96,6 +104,9 @@ class Blocked:
             return self._pattern.search(value) is not None
         return any(p.search(value) for p in self._each)
 
+    def __reduce__(self) -> Reduced:
+        return reduce_frozen(self)  # the same in both builds (shoal.pickling)
+
 
 NO_BLOCKS = Blocked()
 
@@ -114,6 +125,7 @@ def _ro(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class IdentityRules:
     """How identifiers map to profiles. Not hashable (it holds mappings); compare with ``==``.
@@ -217,6 +229,9 @@ class IdentityRules:
                 str(k): str(v) for k, v in data["trait_identifiers"].items()
             }
         return cls(**kwargs)
+
+    def __reduce__(self) -> Reduced:
+        return reduce_frozen(self)  # the same in both builds (shoal.pickling)
 
 
 def _blocked(data: Mapping[str, Iterable[str]]) -> Blocked:

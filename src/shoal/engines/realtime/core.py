@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from shoal.engines import Request
 from shoal.engines import values as V
 from shoal.engines.realtime.compiled import Compiled, MessageFilter, compile_body, compile_expr
@@ -42,6 +44,7 @@ from shoal.engines.realtime.incremental import EventList
 from shoal.engines.realtime.routes import Admission, Route, admissions, horizons, route
 from shoal.engines.realtime.world import LiveWorld
 from shoal.engines.universe import Account, Event, Profile
+from shoal.pickling import Reduced, reduce_frozen
 from shoal.spec.message import Message
 
 __all__ = ["Change", "Core"]
@@ -49,6 +52,7 @@ __all__ = ["Change", "Core"]
 _TICK = timedelta(microseconds=1)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Change:
     """One definition's result for one entity changed at ``at``.
@@ -77,6 +81,9 @@ class Change:
             return "entered"
         return "changed"
 
+    def __reduce__(self) -> Reduced:
+        return reduce_frozen(self)  # the same in both builds (shoal.pickling)
+
 
 def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
@@ -102,6 +109,7 @@ def _edges(route: Route) -> _Edges:
     return out
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Unit:
     """One definition as the core runs it."""
 
@@ -141,6 +149,8 @@ class _Unit:
         self.cross: list[_Unit] = []
 
 
+# bench.realtime --profile subclasses the core to time its evaluations.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Core:
     """Live results of ``requests`` (in dependency order, see :func:`shoal.engines.plan`)."""
 
@@ -548,8 +558,16 @@ class Core:
             extra.sort()
             yield extra
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Compiled (shoal.native), a core has no __dict__: its attributes are named in
+        # __mypyc_attrs__. Either way the state is the same mapping, so a checkpoint written by
+        # one build loads in the other.
+        names = getattr(type(self), "__mypyc_attrs__", None) or vars(self)
+        return {n: getattr(self, n) for n in names if not n.startswith("__") and hasattr(self, n)}
+
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        for name, value in state.items():
+            setattr(self, name, value)
         if "_trait_dates" not in state:
             self._upgrade()
         else:
@@ -669,6 +687,7 @@ def _first_shift(dates: Sequence[datetime], offset: timedelta, now: datetime) ->
         return None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # pickled with the core (shoal.native)
 class _Reader:
     """The core as the evaluator's :class:`~shoal.engines.reference.Reader`: a definition read
     by key is its current value; an audience is ``false`` for a former member."""

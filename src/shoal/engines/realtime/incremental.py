@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, SupportsIndex
 
+from mypy_extensions import mypyc_attr
+
 from shoal.engines.universe import Event, Profile
 from shoal.spec.message import Message
 
@@ -58,6 +60,8 @@ Bounds = Callable[[datetime, Event | None], tuple[datetime | None, datetime | No
 Full = Callable[..., Any]
 
 
+# mypyc compiles no subclass of a builtin type: this one stays an ordinary Python class.
+@mypyc_attr(native_class=False)
 class EventList(list[Event]):
     """A profile's events of one name, in time order, with what reducers remember of them.
 
@@ -125,6 +129,7 @@ class EventList(list[Event]):
         return self
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Memo:
     """What one reducer made of the events ``[start, upto)`` of one list (``index + dropped``):
     ``pos``/``vals`` the events it kept and their contributions, and its result over the first

@@ -12,7 +12,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from mypy_extensions import mypyc_attr
+
 from shoal.lang import ast
+from shoal.pickling import Reduced, reduce_frozen
 
 __all__ = ["UNBOUNDED", "Admission", "Route", "admissions", "horizons", "route"]
 
@@ -29,6 +32,7 @@ def duration(node: ast.Duration) -> timedelta:
     return timedelta(seconds=node.amount * _UNIT_SECONDS[node.unit])
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Route:
     """The inputs of one definition."""
@@ -53,6 +57,9 @@ class Route:
     reads anything else may reject the last event of the name but not an earlier one."""
     date_offsets: tuple[timedelta, ...]
     """The same for a date value ``d`` a date comparator reads: ``d + offset`` (any sign)."""
+
+    def __reduce__(self) -> Reduced:
+        return reduce_frozen(self)  # the same in both builds (shoal.pickling)
 
 
 _NOW_DATE_OPS = frozenset({"within_last", "within_next", "before_last", "after_next"})

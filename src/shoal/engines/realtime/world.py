@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from shoal.engines import values as V
 from shoal.engines.realtime.incremental import EventList
 from shoal.engines.universe import USER_ID_TYPES, Account, Event, Profile
@@ -43,6 +45,7 @@ def _dates_of(msg: Message) -> Iterator[datetime]:
     yield from V.dates_in(msg.context)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Applied:
     """What one message changed."""
@@ -61,6 +64,7 @@ class Applied:
     """The account a group call touched (traits or a new link)."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class _Traits:
     """Per key: the order of the call that set it last, and its value (or a removal)."""
@@ -95,6 +99,7 @@ class _Traits:
         return before is _REMOVED or before != value or type(before) is not type(value)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LiveWorld:
     """Profiles by canonical id and accounts by group id, as of the messages applied so far."""
 
@@ -194,7 +199,13 @@ class LiveWorld:
         elif order >= _order_of(same[-1]):
             same.append(event)
         else:  # a late event: where ``events`` put it, after any with the same order
-            same.insert(bisect.bisect_right(same, order, key=_order_of), event)
+            at = bisect.bisect_right(same, order, key=_order_of)
+            if isinstance(same, EventList):
+                # Typed as the subclass: compiled (shoal.native), a call on a plain ``list``
+                # inserts directly, and the list would not tell its memos it changed.
+                same.insert(at, event)
+            else:
+                same.insert(at, event)
         if name in self.dated:
             held = self.dates[profile.pid].setdefault(name, [])
             for when in _dates_of(event.message):

@@ -1,0 +1,34 @@
+"""Pickling frozen dataclasses the same way whether their module runs compiled or interpreted.
+
+Checkpoints pickle the real-time core, and with it messages, events, routes and the identity
+graph's records: frozen dataclasses. Interpreted, a frozen dataclass with slots pickles its
+field values as a list and restores them past its frozen ``__setattr__``; compiled by mypyc
+(:mod:`shoal.native`) it has neither of those, and its default restore assigns attributes one by
+one, which a frozen class refuses. So each such class reduces itself to its constructor and
+the values of its ``__init__`` fields: one format for both builds (a checkpoint written by one
+loads in the other), rebuilt through ``__init__`` (derived fields come back from
+``__post_init__``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+Reduced = tuple[Callable[..., Any], tuple[type, dict[str, Any]]]
+
+_INIT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def reduce_frozen(obj: Any) -> Reduced:
+    """``__reduce__`` of a frozen dataclass: its class and its ``__init__`` arguments."""
+    cls = type(obj)
+    names = _INIT_FIELDS.get(cls)
+    if names is None:
+        names = _INIT_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(obj) if f.init)
+    return (_rebuild, (cls, {name: getattr(obj, name) for name in names}))
+
+
+def _rebuild(cls: type, values: dict[str, Any]) -> Any:
+    return cls(**values)

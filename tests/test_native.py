@@ -1,0 +1,108 @@
+"""The mypyc-compiled modules (:mod:`shoal.native`): the build is used when fresh and only then.
+(A checkpoint of the other build: tests/compute/test_service.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shoal import native
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILT = native.status() == "compiled (mypyc)"
+needs_build = pytest.mark.skipif(not BUILT, reason=f"compiled modules: {native.status()}")
+
+
+def _fake_root(tmp_path: Path) -> tuple[Path, Path]:
+    """A source tree holding every compiled module's file, and a manifest matching it."""
+    for module in native.MODULES:
+        path = native.source(module, tmp_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# {module}\n")
+    manifest = tmp_path / "shoal" / "native.json"
+    digests = {m: native.digest(native.source(m, tmp_path)) for m in native.MODULES}
+    manifest.write_text(json.dumps({"abi": sys.implementation.cache_tag, "modules": digests}))
+    return tmp_path, manifest
+
+
+def test_a_build_matching_its_sources_is_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
+    root, manifest = _fake_root(tmp_path)
+    assert native.check(root, manifest) == ""
+
+
+def test_an_edited_source_makes_the_build_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
+    root, manifest = _fake_root(tmp_path)
+    native.source("shoal.engines.realtime.world", root).write_text("# edited\n")
+    assert native.check(root, manifest) == (
+        "sources changed since the build: shoal.engines.realtime.world"
+    )
+    native.source("shoal.spec.message", root).unlink()
+    assert "shoal.spec.message" in native.check(root, manifest)
+
+
+def test_other_interpreters_missing_manifests_and_the_switch_are_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
+    root, manifest = _fake_root(tmp_path)
+    recorded = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**recorded, "abi": "cpython-399"}))
+    assert native.check(root, manifest).startswith("built for cpython-399")
+    manifest.write_text("{not json")
+    assert native.check(root, manifest).startswith("unreadable native.json")
+    manifest.unlink()
+    assert native.check(root, manifest).startswith("not built")
+    monkeypatch.setenv("SHOAL_NATIVE", "0")
+    assert native.check(root, manifest) == "SHOAL_NATIVE=0"
+
+
+def _loaded_from(env: dict[str, str], root: Path = ROOT / "src") -> list[str]:
+    """Where a fresh interpreter loads the compiled group from (one file per module)."""
+    script = "import importlib, shoal.native as n\n" + (
+        "print('\\n'.join(importlib.import_module(m).__file__ for m in n.MODULES))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(root), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return result.stdout.split()
+
+
+@needs_build
+def test_a_fresh_build_is_what_runs() -> None:
+    files = _loaded_from({"SHOAL_NATIVE": "1"})
+    assert len(files) == len(native.MODULES)
+    assert all(f.endswith(".so") for f in files), files
+
+
+@needs_build
+def test_shoal_native_0_runs_every_module_from_source() -> None:
+    files = _loaded_from({"SHOAL_NATIVE": "0"})
+    assert all(f.endswith(".py") for f in files), files
+
+
+@needs_build
+def test_a_source_edited_after_the_build_runs_all_the_group_from_source(tmp_path: Path) -> None:
+    copy = tmp_path / "src"
+    shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert all(f.endswith(".so") for f in _loaded_from({"SHOAL_NATIVE": "1"}, copy))
+    world = native.source("shoal.engines.realtime.world", copy)
+    world.write_text(world.read_text() + "\nEDITED = True\n")
+    files = _loaded_from({"SHOAL_NATIVE": "1"}, copy)
+    assert all(f.endswith(".py") and f.startswith(str(copy)) for f in files), files
