@@ -24,7 +24,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import tempfile
 import threading
@@ -40,6 +39,7 @@ import duckdb
 import psutil
 
 from bench.batch_cases import CASES, TYPED_TABLES, BatchCase
+from bench.machine import machine
 from shoal import lang
 from shoal.engines.sql import bulk
 from shoal.engines.sql import relations as rel
@@ -75,19 +75,6 @@ def label(size: int) -> str:
     if size >= 1_000 and size % 1_000 == 0:
         return f"{size // 1_000}k"
     return str(size)
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}"
 
 
 def load_average() -> str:

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import base64
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from urllib.parse import quote
 
 import orjson
 
+from bench.machine import machine
 from shoal.api.app import create_app
 from shoal.clock import SystemClock
 from shoal.config import Settings
@@ -46,16 +46,6 @@ from shoal.store.store import Store
 from shoal.synth import SynthConfig, write_file
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def _machine() -> str:
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def resolution(sample: Path) -> dict[str, object]:
@@ -298,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     rate = int(res["events_per_s"])  # type: ignore[call-overload]
     base = int(res["baseline_events_per_s"])  # type: ignore[call-overload]
     lines = [
-        f"## Identity and Profile API — {datetime.now(UTC):%Y-%m-%d} — {_machine()}",
+        f"## Identity and Profile API — {datetime.now(UTC):%Y-%m-%d} — {machine()}",
         "",
         f"`python -m bench.identity --users {args.users} --days {args.days} "
         f"--seconds {args.seconds} --connections {args.connections}`",

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,7 @@ from typing import Any
 import orjson
 
 from bench.data import write_jsonl
+from bench.machine import machine
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 _HEADER = """# Benchmark results
@@ -308,25 +307,11 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = os.getloadavg()[0]
-    return (
-        f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}; "
-        f"load average {load:.1f} at the end (other work on the machine skews the numbers)"
-    )
-
-
 def append_results(path: Path, text: str, args: argparse.Namespace) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = " (--quick)" if args.quick else ""
     section = (
-        f"\n## {stamp}{mode}\n\nMachine: {machine()}. Load generator: `bench.loadgen`, "
+        f"\n## {stamp}{mode}\n\nMachine: {machine(load=True)}. Load generator: `bench.loadgen`, "
         f"{args.connections} connections, {args.seconds:g} s per endpoint. "
         f"Import: {args.events:,} events.\n\n{text}\n"
     )

@@ -41,10 +41,10 @@ from bench.batch import (
     label,
     layout_for,
     load_average,
-    machine,
     parse_size,
     timed,
 )
+from bench.machine import machine
 from shoal.engines.sql import bulk
 from shoal.engines.sql.dialects import DuckDBCompiler
 from shoal.engines.sql.layout import Layout, compiler_for, shape_stats

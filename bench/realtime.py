@@ -26,7 +26,6 @@ It prints a markdown table and appends it, dated, with the machine and its load 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import gc
 import heapq
@@ -34,7 +33,6 @@ import io
 import itertools
 import math
 import os
-import platform
 import pstats
 import signal
 import subprocess
@@ -50,6 +48,7 @@ from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, ModuleType
 from typing import Any
 
+from bench.machine import machine
 from shoal import gc_policy
 from shoal.engines import Failure, Request, compile_request, plan
 from shoal.engines.realtime.core import Core
@@ -878,16 +877,6 @@ def profile_live(
 
 
 # -- report ----------------------------------------------------------------------------------------
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}"
-
-
 _ENGINE_SOURCES = (
     "src/shoal/engines/realtime",
     "src/shoal/engines/__init__.py",
