@@ -66,6 +66,7 @@ def test_other_interpreters_missing_manifests_and_the_switch_are_reported(
     assert native.check(root, manifest).startswith("not built")
     monkeypatch.setenv("SHOAL_NATIVE", "0")
     assert native.check(root, manifest) == "SHOAL_NATIVE=0"
+    assert native.check(root, manifest, switch=False).startswith("not built")  # what build asks
 
 
 def _loaded_from(env: dict[str, str], root: Path = ROOT / "src") -> list[str]:

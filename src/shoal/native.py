@@ -72,9 +72,11 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check(root: Path = SRC, manifest: Path | None = None) -> str:
-    """Why the compiled modules would not be used, or ``""`` when they are fresh."""
-    if os.environ.get("SHOAL_NATIVE", "1").strip().lower() in {"0", "false", "no", "off"}:
+def check(root: Path = SRC, manifest: Path | None = None, *, switch: bool = True) -> str:
+    """Why the compiled modules would not be used, or ``""`` when they are fresh (``switch``:
+    whether ``SHOAL_NATIVE=0`` counts)."""
+    off = os.environ.get("SHOAL_NATIVE", "1").strip().lower() in {"0", "false", "no", "off"}
+    if switch and off:
         return "SHOAL_NATIVE=0"
     path = manifest or root / "shoal" / "native.json"
     try:
@@ -122,7 +124,7 @@ def guard() -> None:
 def build(jobs: int = 2) -> list[Path]:
     """Compile the group and install the extension files beside their sources; a no-op when
     the build is fresh. Returns the files installed (empty when nothing was built)."""
-    if check() == "" and _built():
+    if check(switch=False) == "" and _built():
         return []
     from mypyc.build import mypycify  # dev dependency: only building needs it
     from setuptools import setup
@@ -155,6 +157,8 @@ def build(jobs: int = 2) -> list[Path]:
         # A new file, never a rewrite: a running server has the old one mapped.
         os.replace(staging, target)
         installed.append(target)
+    for leftover in set((SRC / "shoal").rglob("*.so")) - set(installed):
+        leftover.unlink()  # a module no longer in the group must not load a stale extension
     MANIFEST.write_text(
         json.dumps({"abi": _abi(), "modules": {m: digest(source(m)) for m in MODULES}}, indent=2)
         + "\n"
