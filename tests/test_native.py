@@ -52,6 +52,17 @@ def test_an_edited_source_makes_the_build_stale(
     assert "shoal.spec.message" in native.check(root, manifest)
 
 
+def test_a_build_of_another_set_of_modules_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
+    root, manifest = _fake_root(tmp_path)
+    recorded = json.loads(manifest.read_text())
+    recorded["modules"]["shoal.profiles.book"] = "0" * 64  # a module since dropped from the group
+    manifest.write_text(json.dumps(recorded))
+    assert native.check(root, manifest) == "the build compiled another set of modules"
+
+
 def test_other_interpreters_missing_manifests_and_the_switch_are_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,6 +88,8 @@ def check(root: Path = SRC, manifest: Path | None = None, *, switch: bool = True
     if recorded.get("abi") != _abi():
         return f"built for {recorded.get('abi')}, running {_abi()}"
     digests = recorded.get("modules", {})
+    if set(digests) != set(MODULES):
+        return "the build compiled another set of modules"
     changed = [m for m in MODULES if digests.get(m) != _digest_or_none(source(m, root))]
     if changed:
         return "sources changed since the build: " + ", ".join(changed)
@@ -131,6 +133,7 @@ def build(jobs: int = 2) -> list[Path]:
 
     MANIFEST.unlink(missing_ok=True)  # a half-done build is never taken for a fresh one
     work = SRC.parent / "build" / "native"
+    shutil.rmtree(work / "lib", ignore_errors=True)  # only this build's extensions get installed
     previous = Path.cwd()
     os.chdir(SRC)  # mypyc names the modules after their paths from here
     try:
