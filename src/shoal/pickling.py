@@ -5,9 +5,9 @@ graph's records: frozen dataclasses. Interpreted, a frozen dataclass with slots 
 field values as a list and restores them past its frozen ``__setattr__``; compiled by mypyc
 (:mod:`shoal.native`) it has neither of those, and its default restore assigns attributes one by
 one, which a frozen class refuses. So each such class reduces itself to its constructor and
-the values of its ``__init__`` fields: one format for both builds (a checkpoint written by one
-loads in the other), rebuilt through ``__init__`` (derived fields come back from
-``__post_init__``).
+the values of its ``__init__`` fields, rebuilt through ``__init__`` (derived fields come back
+from ``__post_init__``). Other classes still pickle differently in the two builds, so a
+checkpoint also records which build wrote it (``ComputeService``).
 """
 
 from __future__ import annotations

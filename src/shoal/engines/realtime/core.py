@@ -560,8 +560,7 @@ class Core:
 
     def __getstate__(self) -> dict[str, Any]:
         # Compiled (shoal.native), a core has no __dict__: its attributes are named in
-        # __mypyc_attrs__. Either way the state is the same mapping, so a checkpoint written by
-        # one build loads in the other.
+        # __mypyc_attrs__. Either way the state is the same mapping of attribute to value.
         names = getattr(type(self), "__mypyc_attrs__", None) or vars(self)
         return {n: getattr(self, n) for n in names if not n.startswith("__") and hasattr(self, n)}
 
