@@ -120,7 +120,11 @@ def guard() -> None:
         if not any(isinstance(f, _FromSource) for f in sys.meta_path):
             sys.meta_path.insert(0, _FromSource(frozenset(MODULES)))
         if not why.startswith("SHOAL_NATIVE"):
-            log.warning("compiled modules not used: %s; running interpreted", why)
+            log.warning(
+                "compiled modules not used (%s): running interpreted, about half the speed; "
+                "`make install` or `shoal native build` compiles them again",
+                why,
+            )
 
 
 def build(jobs: int = 2) -> list[Path]:
