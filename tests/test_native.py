@@ -19,8 +19,10 @@ BUILT = native.status() == "compiled (mypyc)"
 needs_build = pytest.mark.skipif(not BUILT, reason=f"compiled modules: {native.status()}")
 
 
-def _fake_root(tmp_path: Path) -> tuple[Path, Path]:
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """A source tree holding every compiled module's file, and a manifest matching it."""
+    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
     for module in native.MODULES:
         path = native.source(module, tmp_path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,19 +33,13 @@ def _fake_root(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path, manifest
 
 
-def test_a_build_matching_its_sources_is_fresh(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
-    root, manifest = _fake_root(tmp_path)
+def test_a_build_matching_its_sources_is_fresh(fake: tuple[Path, Path]) -> None:
+    root, manifest = fake
     assert native.check(root, manifest) == ""
 
 
-def test_an_edited_source_makes_the_build_stale(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
-    root, manifest = _fake_root(tmp_path)
+def test_an_edited_source_makes_the_build_stale(fake: tuple[Path, Path]) -> None:
+    root, manifest = fake
     native.source("shoal.engines.realtime.world", root).write_text("# edited\n")
     assert native.check(root, manifest) == (
         "sources changed since the build: shoal.engines.realtime.world"
@@ -52,11 +48,8 @@ def test_an_edited_source_makes_the_build_stale(
     assert "shoal.spec.message" in native.check(root, manifest)
 
 
-def test_a_build_of_another_set_of_modules_is_stale(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
-    root, manifest = _fake_root(tmp_path)
+def test_a_build_of_another_set_of_modules_is_stale(fake: tuple[Path, Path]) -> None:
+    root, manifest = fake
     recorded = json.loads(manifest.read_text())
     recorded["modules"]["shoal.profiles.book"] = "0" * 64  # a module since dropped from the group
     manifest.write_text(json.dumps(recorded))
@@ -64,10 +57,9 @@ def test_a_build_of_another_set_of_modules_is_stale(
 
 
 def test_other_interpreters_missing_manifests_and_the_switch_are_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("SHOAL_NATIVE", raising=False)
-    root, manifest = _fake_root(tmp_path)
+    root, manifest = fake
     recorded = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**recorded, "abi": "cpython-399"}))
     assert native.check(root, manifest).startswith("built for cpython-399")
