@@ -72,9 +72,9 @@ def test_other_interpreters_missing_manifests_and_the_switch_are_reported(
     assert native.check(root, manifest, switch=False).startswith("not built")  # what build asks
 
 
-def _loaded_from(env: dict[str, str], root: Path = ROOT / "src") -> list[str]:
+def _loaded_from(env: dict[str, str], root: Path = ROOT / "src") -> tuple[list[str], str]:
     """Where a fresh interpreter loads the compiled group from (one file per module), and what it
-    warned on stderr (as the last item)."""
+    warned on stderr."""
     script = "import importlib, shoal.native as n\n" + (
         "print('\\n'.join(importlib.import_module(m).__file__ for m in n.MODULES))"
     )
@@ -86,12 +86,12 @@ def _loaded_from(env: dict[str, str], root: Path = ROOT / "src") -> list[str]:
         check=True,
         timeout=120,
     )
-    return [*result.stdout.split(), result.stderr]
+    return result.stdout.split(), result.stderr
 
 
 @needs_build
 def test_a_fresh_build_is_what_runs() -> None:
-    *files, warned = _loaded_from({"SHOAL_NATIVE": "1"})
+    files, warned = _loaded_from({"SHOAL_NATIVE": "1"})
     assert len(files) == len(native.MODULES)
     assert all(f.endswith(".so") for f in files), files
     assert warned == ""
@@ -99,7 +99,7 @@ def test_a_fresh_build_is_what_runs() -> None:
 
 @needs_build
 def test_shoal_native_0_runs_every_module_from_source() -> None:
-    *files, warned = _loaded_from({"SHOAL_NATIVE": "0"})
+    files, warned = _loaded_from({"SHOAL_NATIVE": "0"})
     assert all(f.endswith(".py") for f in files), files
     assert warned == ""  # asked for: nothing to warn about
 
@@ -108,11 +108,11 @@ def test_shoal_native_0_runs_every_module_from_source() -> None:
 def test_a_source_edited_after_the_build_runs_all_the_group_from_source(tmp_path: Path) -> None:
     copy = tmp_path / "src"
     shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    *files, _ = _loaded_from({"SHOAL_NATIVE": "1"}, copy)
+    files, _ = _loaded_from({"SHOAL_NATIVE": "1"}, copy)
     assert all(f.endswith(".so") for f in files), files
     world = native.source("shoal.engines.realtime.world", copy)
     world.write_text(world.read_text() + "\nEDITED = True\n")
-    *files, warned = _loaded_from({"SHOAL_NATIVE": "1"}, copy)
+    files, warned = _loaded_from({"SHOAL_NATIVE": "1"}, copy)
     assert all(f.endswith(".py") and f.startswith(str(copy)) for f in files), files
     assert "sources changed since the build: shoal.engines.realtime.world" in warned
     assert "shoal native build" in warned

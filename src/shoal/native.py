@@ -52,9 +52,9 @@ standard library and :mod:`shoal.lang`).
 Classes whose instances a checkpoint pickles carry ``@mypyc_attr(allow_interpreted_subclasses=
 True)``: compiled, only such classes unpickle, since their ``__new__`` does not call ``__init__``
 (mypy 2.4's ``serializable=True`` would say it better, but a class so marked skips ``__init__``
-when interpreted code constructs it). Frozen ones also reduce themselves to their constructor
-(:mod:`shoal.pickling`). A compiled caller of ``list`` methods calls the list's own, so a subclass
-that overrides them (``EventList``) must be typed as itself where it is changed."""
+when interpreted code constructs it). Frozen ones instead reduce themselves to their constructor
+(:mod:`shoal.pickling`). Compiled code calls a ``list``'s own methods directly, so a subclass that
+overrides them (``EventList``) is changed by item assignment, which dispatches."""
 
 GROUP = "shoal._native"
 """Module name of the group's shared library (``src/shoal/_native__mypyc.*.so``)."""

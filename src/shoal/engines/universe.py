@@ -28,7 +28,6 @@ __all__ = ["USER_ID_TYPES", "Account", "Event", "Profile", "Timeline", "World"]
 USER_ID_TYPES = frozenset({"user_id", "email", "android.idfa", "ios.idfa"})
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Event:
     """An event of a stream and the profile that owns it (read by ``trait()`` in ``where``)."""
@@ -81,7 +80,6 @@ class Account:
         return f"group_id:{self.group_id}"
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class World:
     """Profiles (by id) and accounts (by group id) of the messages visible at ``at``."""
@@ -137,7 +135,6 @@ def _set_traits(traits: dict[str, Any], update: dict[str, Any]) -> None:
             traits[key] = value
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 class Timeline:
     """All messages, and the :class:`World` at any instant.
 

@@ -48,7 +48,6 @@ def profile_id_for(id_type: str, value: str) -> ProfileId:
     return "use_" + "".join([_B62[b % 62] for b in digest[:27]])
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Identifier:
     """One identifier of a profile and when it was seen (earliest / latest message time)."""
@@ -63,7 +62,6 @@ class Identifier:
         return reduce_frozen(self)  # the same in both builds (shoal.pickling)
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Merge:
     """Profile ``absorbed`` joined ``kept`` because of message ``message_id`` (time ``at``).

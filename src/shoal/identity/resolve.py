@@ -11,8 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from mypy_extensions import mypyc_attr
-
 from shoal.identity.extract import identifiers_of, previous_id_of
 from shoal.identity.graph import Identifier, IdentityGraph, Merge, ProfileId
 from shoal.identity.rules import DEFAULT_RULES, IdentityRules
@@ -35,7 +33,6 @@ def apply_message(graph: IdentityGraph, msg: Message) -> ProfileId | None:
     )
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class ResolvedProfile:
     id: ProfileId
@@ -44,7 +41,6 @@ class ResolvedProfile:
     identifiers: tuple[Identifier, ...]
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Resolution:
     """The final state after every message.

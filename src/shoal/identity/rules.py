@@ -13,8 +13,6 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from mypy_extensions import mypyc_attr
-
 from shoal.errors import ConfigError
 from shoal.pickling import Reduced, reduce_frozen
 
@@ -30,7 +28,6 @@ PERIODS: Mapping[str, timedelta | None] = MappingProxyType(
 )
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Limit:
     """At most ``count`` values of one identifier type per profile.
@@ -68,7 +65,6 @@ class Limit:
         return reduce_frozen(self)  # the same in both builds (shoal.pickling)
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Blocked:
     """Values never promoted to identifiers: exact strings and regular expressions (searched,
@@ -125,7 +121,6 @@ def _ro(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class IdentityRules:
     """How identifiers map to profiles. Not hashable (it holds mappings); compare with ``==``.

@@ -33,8 +33,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from mypy_extensions import mypyc_attr
-
 from shoal.engines import values as V
 from shoal.engines.realtime import incremental
 from shoal.engines.reference import Ctx, Reader, duration
@@ -467,7 +465,6 @@ def _session(events: list[Event], gap: timedelta, now: datetime) -> list[Event]:
     return events[start:]
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 class _Segment:
     """Consecutive per-event filters (windows, ``where``, ``sources``) of a stream, up to an
     ``expires_after``: each keeps an event or not on its own, so together they are one test."""

@@ -52,7 +52,6 @@ __all__ = ["Change", "Core"]
 _TICK = timedelta(microseconds=1)
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Change:
     """One definition's result for one entity changed at ``at``.

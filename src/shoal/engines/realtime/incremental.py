@@ -129,7 +129,6 @@ class EventList(list[Event]):
         return self
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 class _Memo:
     """What one reducer made of the events ``[start, upto)`` of one list (``index + dropped``):
     ``pos``/``vals`` the events it kept and their contributions, and its result over the first

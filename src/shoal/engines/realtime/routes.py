@@ -12,8 +12,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mypy_extensions import mypyc_attr
-
 from shoal.lang import ast
 from shoal.pickling import Reduced, reduce_frozen
 
@@ -32,7 +30,6 @@ def duration(node: ast.Duration) -> timedelta:
     return timedelta(seconds=node.amount * _UNIT_SECONDS[node.unit])
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Route:
     """The inputs of one definition."""

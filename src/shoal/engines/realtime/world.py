@@ -45,7 +45,6 @@ def _dates_of(msg: Message) -> Iterator[datetime]:
     yield from V.dates_in(msg.context)
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Applied:
     """What one message changed."""
@@ -200,12 +199,9 @@ class LiveWorld:
             same.append(event)
         else:  # a late event: where ``events`` put it, after any with the same order
             at = bisect.bisect_right(same, order, key=_order_of)
-            if isinstance(same, EventList):
-                # Typed as the subclass: compiled (shoal.native), a call on a plain ``list``
-                # inserts directly, and the list would not tell its memos it changed.
-                same.insert(at, event)
-            else:
-                same.insert(at, event)
+            # Not ``same.insert``: compiled (shoal.native), that is the plain list's own insert,
+            # which skips EventList's override telling the memos; item assignment dispatches.
+            same[at:at] = [event]
         if name in self.dated:
             held = self.dates[profile.pid].setdefault(name, [])
             for when in _dates_of(event.message):
