@@ -68,6 +68,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Minutes between garbage sweeps that include frozen objects in `shoal serve` (0: never).",
     ),
     Setting(
+        "engine_process",
+        str,
+        "auto",
+        "Where `shoal serve` runs the real-time engine: on (a process of its own), off (a thread "
+        "of the server) or auto (on with two or more CPUs).",
+    ),
+    Setting(
         "spark_master",
         str,
         None,
@@ -76,6 +83,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+_CHOICES = {"engine_process": ("auto", "on", "off")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +103,14 @@ class Settings:
     event_cache_mb: int = 256
     gc_threshold: int = 50_000
     gc_sweep_minutes: int = 60
+    engine_process: str = "auto"
     spark_master: str | None = None
+
+    def engine_in_process(self) -> bool:
+        """Whether the real-time engine gets a process of its own (``engine_process``)."""
+        if self.engine_process == "auto":
+            return (os.cpu_count() or 1) >= 2
+        return self.engine_process == "on"
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with every non-None value in ``values`` applied (CLI flags)."""
@@ -114,7 +129,14 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if setting.kind is Path:
             return Path(value)
         if setting.kind is str:
-            return str(value)
+            text = str(value)
+            allowed = _CHOICES.get(name)
+            if allowed is not None and text not in allowed:
+                raise ConfigError(
+                    f"setting {name!r} must be one of {', '.join(allowed)}, got {text!r}",
+                    location=source,
+                )
+            return text
     except ValueError:
         pass
     raise ConfigError(

@@ -12,9 +12,13 @@ checkpoint also records which build wrote it (``ComputeService``).
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
+import io
+import pickle
 from collections.abc import Callable
-from typing import Any
+from types import MappingProxyType
+from typing import IO, Any
 
 Reduced = tuple[Callable[..., Any], tuple[type, dict[str, Any]]]
 
@@ -32,3 +36,26 @@ def reduce_frozen(obj: Any) -> Reduced:
 
 def _rebuild(cls: type, values: dict[str, Any]) -> Any:
     return cls(**values)
+
+
+def _proxy(mapping: MappingProxyType[Any, Any]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    return (_make_proxy, (dict(mapping),))
+
+
+def _make_proxy(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)
+
+
+def pickler(fh: IO[bytes]) -> pickle.Pickler:
+    """A pickler for the real-time state: messages hold read-only mappings, which plain pickle
+    refuses; they come back as the same proxies."""
+    out = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+    out.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _proxy}
+    return out
+
+
+def dumps(obj: Any) -> bytes:
+    """``obj`` pickled by :func:`pickler` (``pickle.loads`` reads it back)."""
+    buffer = io.BytesIO()
+    pickler(buffer).dump(obj)
+    return buffer.getvalue()

@@ -110,6 +110,8 @@ def run_server(
             store.clock,
             definitions=settings.definitions,
             checkpoint_seconds=settings.checkpoint_seconds,
+            process=settings.engine_in_process(),
+            gc_threshold=settings.gc_threshold,
         )
     except BaseException:
         store.close()  # a bad definitions file: nothing served, nothing changed

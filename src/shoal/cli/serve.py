@@ -34,6 +34,14 @@ def register(app: typer.Typer) -> None:
                 "when it changes [SHOAL_DEFINITIONS].",
             ),
         ] = None,
+        engine_process: Annotated[
+            str | None,
+            typer.Option(
+                "--engine-process",
+                help="Run the real-time engine in a process of its own: on, off or auto (on "
+                "with two or more CPUs) [SHOAL_ENGINE_PROCESS; auto].",
+            ),
+        ] = None,
         bench_endpoints: Annotated[
             bool,
             typer.Option(
@@ -47,7 +55,13 @@ def register(app: typer.Typer) -> None:
         from shoal.server import read_server_info, run_server
 
         conf = settings(
-            config, data=data, host=host, port=port, log_level=log_level, definitions=definitions
+            config,
+            data=data,
+            host=host,
+            port=port,
+            log_level=log_level,
+            definitions=definitions,
+            engine_process=engine_process,
         )
         logging.basicConfig(
             level=conf.log_level.upper(),

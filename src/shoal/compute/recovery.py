@@ -16,8 +16,9 @@ from typing import Any
 import orjson
 
 from shoal.compute import changelog
+from shoal.compute.cores import Snapshot
 from shoal.engines import values as V
-from shoal.engines.realtime import Change, Core
+from shoal.engines.realtime import Change
 
 __all__ = ["LogEnd", "diff_from_log", "log_end"]
 
@@ -55,14 +56,14 @@ def log_end(con: Any, space: str, *, event_seq: int, change_seq: int, tick: int)
     return LogEnd(max(seqs), max(known) if known else None, recorded)
 
 
-def diff_from_log(con: Any, space: str, core: Core, now: datetime) -> list[Change]:
+def diff_from_log(con: Any, space: str, core: Snapshot, now: datetime) -> list[Change]:
     """The changes from the results the log last stated to ``core``'s, at ``now``, no cause."""
     logged: dict[str, dict[str, tuple[str, str, Any]]] = {}
     for (key, entity), stated in changelog.latest(con, space).items():
         logged.setdefault(key, {})[entity] = stated
     changes: list[Change] = []
     for key in sorted(set(logged) | set(core.results)):
-        unit = core.units.get(key)
+        accounts = core.accounts.get(key)
         before = logged.get(key, {})
         results = core.results.get(key, {})
         for entity in sorted(set(before) | set(results)):
@@ -74,8 +75,8 @@ def diff_from_log(con: Any, space: str, core: Core, now: datetime) -> list[Chang
                 continue
             if entity in results:
                 name = core.name_of(key, entity)
-            if unit is not None:
-                target = "accounts" if unit.accounts else "users"
+            if accounts is not None:
+                target = "accounts" if accounts else "users"
             assert target is not None and name is not None
             changes.append(Change(key, target, entity, name, old, new, now, None))
     return changes

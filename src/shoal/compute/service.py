@@ -25,9 +25,8 @@ memberships exit and its computed traits go to null, and whatever read them foll
 from __future__ import annotations
 
 import contextlib
-import copyreg
+import dataclasses
 import logging
-import os
 import pickle
 import threading
 import time
@@ -36,12 +35,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from shoal import native
+from shoal import native, pickling
 from shoal.clock import Clock
-from shoal.compute import changelog, recovery
+from shoal.compute import changelog, cores, recovery
 from shoal.compute.changelog import LoggedChange, Tick
 from shoal.compute.definitions import (
     Definition,
@@ -49,6 +47,8 @@ from shoal.compute.definitions import (
     DefinitionSet,
     load_definitions,
 )
+from shoal.compute.remote import EngineProcessError, ProcessEngine, RemoteCore
+from shoal.engines import Request
 from shoal.engines.realtime import Change, Core
 from shoal.errors import NotFoundError
 from shoal.spec.message import Message
@@ -59,11 +59,17 @@ __all__ = ["ComputeService"]
 
 log = logging.getLogger(__name__)
 
-_CHECKPOINT_VERSION = 1
 _POLL_SECONDS = 0.5
 _DRAIN = 64
 _TICK_SECONDS = 0.05
 """Most queued commits applied before the changes are written and readers woken."""
+
+
+AnyCore = Core | RemoteCore
+"""A core in this process, or in the engine process (``engine_process``)."""
+
+# Checkpoints of version 1 name the proxy maker here.
+_make_proxy = pickling._make_proxy
 
 
 @dataclass(slots=True)
@@ -72,7 +78,7 @@ class _Space:
 
     name: str
     definitions: list[Definition]
-    core: Core
+    core: AnyCore
     created: dict[str, datetime]
     """Definition key → when this server first ran it (``since`` for no-history ones)."""
     event_seq: int = 0
@@ -148,7 +154,11 @@ class ComputeService:
         *,
         definitions: Path | None,
         checkpoint_seconds: int = 30,
+        process: bool = False,
+        gc_threshold: int = 0,
     ) -> None:
+        """``process``: hold the cores in a process of their own (:mod:`.remote`), whose
+        collector gets ``gc_threshold`` (:mod:`shoal.gc_policy`)."""
         self.store = store
         self.clock = clock
         self.path = definitions
@@ -176,10 +186,18 @@ class ComputeService:
             defined = load_definitions(definitions)  # a bad file stops the server from starting
             self._mtime = _mtime(definitions)
         started = time.perf_counter()
-        store.writer.add_listener(self._on_commit)
-        for space in sorted(set(defined.spaces()) | set(self._checkpointed())):
-            # Without a file, the definitions that ran before keep running.
-            self._start_space(space, defined.of(space) if definitions is not None else None)
+        self.process, self.gc_threshold = process, gc_threshold
+        self.engine: ProcessEngine | None = None
+        """Started with the first core (no definitions, no process)."""
+        try:
+            store.writer.add_listener(self._on_commit)
+            for space in sorted(set(defined.spaces()) | set(self._checkpointed())):
+                # Without a file, the definitions that ran before keep running.
+                self._start_space(space, defined.of(space) if definitions is not None else None)
+        except BaseException:
+            if self.engine is not None:
+                self.engine.close()
+            raise
         if self.spaces:
             log.info(
                 "real-time engine: %d definitions in %d spaces ready in %.1f s",
@@ -203,6 +221,18 @@ class ComputeService:
         with self.lock:
             for space in self.spaces.values():
                 self._checkpoint(space)
+            if self.engine is not None:
+                self.engine.close()
+
+    def _new_core(self, requests: list[Request], since: dict[str, datetime]) -> AnyCore:
+        if self.process:
+            return self._engine().new(requests, since)
+        return Core(requests, since=since)
+
+    def _engine(self) -> ProcessEngine:
+        if self.engine is None:
+            self.engine = ProcessEngine(self.gc_threshold)
+        return self.engine
 
     def _checkpointed(self) -> list[str]:
         if not self.directory.exists():
@@ -220,7 +250,7 @@ class ComputeService:
                 # reach past it: start from the state right after it, rebuilt from what is.
                 space = self._after_deletion(name, deleted, cur)
             elif space is None:
-                space = _Space(name, [], Core([]), {})
+                space = _Space(name, [], self._new_core([], {}), {})
                 space.written = changelog.last_positions(cur, name)[0]
                 # With a history, the replay below goes through the whole log (events, clock
                 # ticks and definition swaps in their order) to rebuild the same state.
@@ -258,25 +288,21 @@ class ComputeService:
         path = self.directory / f"{name}.ckpt"
         if not path.exists():
             return None
+        core: AnyCore
         try:
-            with path.open("rb") as fh:
-                header = pickle.load(fh)
-                if header.get("version") != _CHECKPOINT_VERSION:
-                    raise ValueError(f"checkpoint version {header.get('version')}")
-                # Before the header had its own record, only interpreted builds wrote any.
-                build = header.get("build", "interpreted")
-                if build != native.running():
-                    raise ValueError(f"written by the {build} build, this runs the other")
-                space: _Space = header["space"] if "space" in header else pickle.load(fh)
+            if self.process:
+                fields, core = self._engine().read_checkpoint(path, native.running())
+            else:
+                fields, core = cores.read_checkpoint(path, native.running())
         except Exception as exc:  # a damaged checkpoint costs a rebuild, never data
             log.warning("checkpoint %s unusable (%s); rebuilding from the log", path, exc)
             return None
+        # Saved before deletions were followed: the profiles deleted until then may still be
+        # in its results, so count none as applied and let the start take them out.
+        fields.setdefault("deletions", 0)
+        space = _Space(**fields, core=core)
         cur = self.store.con.cursor()
         space.written = changelog.last_positions(cur, name)[0]
-        if not hasattr(space, "deletions"):
-            # Saved before deletions were followed: the profiles deleted until then may still
-            # be in its results, so count none as applied and let the start take them out.
-            space.deletions = 0
         log.info(
             "space %s: checkpoint at event %d, tick %d, change %d (log has %d changes)",
             name,
@@ -298,11 +324,16 @@ class ComputeService:
         count = 0
         with self.lock:
             while rows := cur.fetchmany(10_000):
+                run: list[tuple[Message, int]] = []
                 for message in rows_to_messages(rows):
-                    while ticks and ticks[0].event_seq < message.seq:
-                        self._replay_tick(space, ticks.pop(0))
-                    self._apply(space, message, message.seq)
+                    if ticks and ticks[0].event_seq < message.seq:
+                        self._apply(space, run)
+                        run = []
+                        while ticks and ticks[0].event_seq < message.seq:
+                            self._replay_tick(space, ticks.pop(0))
+                    run.append((message, message.seq))
                     count += 1
+                self._apply(space, run)
             for tick in ticks:
                 self._replay_tick(space, tick)
         if count:
@@ -331,18 +362,19 @@ class ComputeService:
                             break
                         self._commit_item(self._items.popleft())
                 self.pump()
-            except Exception:
+            except Exception as exc:
                 # A bug, not bad input (input was checked before it was stored): say so loudly;
                 # a restart replays the log from the last checkpoint.
                 log.exception("real-time engine step failed; live results may be stale")
+                if isinstance(exc, EngineProcessError) and exc.trace:
+                    log.error("in the engine process: %s", exc.trace)
 
     def _commit_item(self, item: tuple[str, list[Message], int]) -> None:
         name, messages, first_seq = item
         space = self.spaces.get(name)
         if space is None:
             return
-        for offset, message in enumerate(messages):
-            self._apply(space, message, first_seq + offset)
+        self._apply(space, zip(messages, range(first_seq, first_seq + len(messages)), strict=True))
 
     def pump(self) -> None:
         """Fire due timers, write changes, checkpoint and reload when due (the thread's step;
@@ -381,20 +413,43 @@ class ComputeService:
                     wait = min(wait, max(_TICK_SECONDS, (due - now).total_seconds()))
             return wait
 
-    def _apply(self, space: _Space, message: Message, seq: int) -> None:
-        if seq <= space.event_seq:
-            return  # already in the checkpoint or replayed
-        at = message.received_at
-        now = at if space.now is None or at > space.now else space.now
-        space.now = now
-        space.event_seq = seq
-        self._record(space, space.core.apply([message], now))
+    def _apply(self, space: _Space, messages: Iterable[tuple[Message, int]]) -> None:
+        """Apply each message at ``now = receivedAt`` (never going back), in one request to an
+        engine process, and record the changes of each with its position."""
+        items: list[tuple[Message, datetime]] = []
+        seqs: list[int] = []
+        last, now = space.event_seq, space.now
+        for message, seq in messages:
+            if seq <= last:
+                continue  # already in the checkpoint or replayed
+            at = message.received_at
+            now = at if now is None or at > now else now
+            items.append((message, now))
+            seqs.append(seq)
+            last = seq
+        if not items:
+            return
+        done: list[list[Change]] = []
+        try:
+            if isinstance(space.core, RemoteCore):
+                try:
+                    done = space.core.apply_each(items)
+                except EngineProcessError as exc:
+                    done = exc.partial  # what was applied before the failure is recorded
+                    raise
+            else:
+                cores.apply_each(space.core, items, done)
+        finally:
+            for seq, (_, at), changes in zip(seqs, items, done, strict=False):  # done may be short
+                space.event_seq, space.now = seq, at
+                self._record(space, changes)
 
     def _replay_tick(self, space: _Space, tick: Tick) -> None:
         if tick.deletion is not None:
             # Not reached from a start (which begins at the last deletion), but the same holds
             # here: the state after a deletion comes from the stored events, not a replay.
             after = self._after_deletion(space.name, tick, self.store.con.cursor())
+            _release(space.core)
             for name in ("definitions", "core", "created", "event_seq", "tick", "now"):
                 setattr(space, name, getattr(after, name))
             space.change_seq, space.deletions = after.change_seq, after.deletions
@@ -458,25 +513,21 @@ class ComputeService:
         not leave a checkpoint ahead of the log). Returns whether it saved."""
         if not self._settled(space):
             return False
-        self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{space.name}.ckpt"
-        tmp = path.with_suffix(".tmp")
-        saved_pending, saved_ticks = space.pending, space.ticks
-        space.pending, space.ticks = [], []
-        try:
-            with tmp.open("wb") as fh:
-                pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
-                # Messages hold read-only mappings; they come back as the same proxies.
-                pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _proxy}
-                # A header first: a checkpoint of the other build (shoal.native) is refused
-                # before any of its objects is rebuilt.
-                pickler.dump({"version": _CHECKPOINT_VERSION, "build": native.running()})
-                pickler.dump(space)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(path)
-        finally:
-            space.pending, space.ticks = saved_pending, saved_ticks
+        # A header first: a checkpoint of the other build (shoal.native) is refused before any
+        # of its objects is rebuilt. Then the positions, then the core, which the process
+        # holding it writes (cores.write_checkpoint).
+        header = {"version": cores.CHECKPOINT_VERSION, "build": native.running()}
+        fields = {
+            f.name: getattr(space, f.name)
+            for f in dataclasses.fields(space)
+            if f.name != "core" and hasattr(space, f.name)  # tests unset some, as old ones had
+        }
+        head = pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL) + pickling.dumps(fields)
+        if isinstance(space.core, RemoteCore):
+            space.core.write_checkpoint(path, head)
+        else:
+            cores.write_checkpoint(path, head, space.core)
         return True
 
     # --- definitions ---------------------------------------------------------------------------
@@ -551,6 +602,7 @@ class ComputeService:
             space.ticks.append(Tick(space.tick, space.event_seq, now, recorded))
         core = self._build(space.name, definitions, created, space.event_seq, now)
         changes = _diff(space.core, core, now)
+        _release(space.core)
         space.core = core
         space.definitions = definitions
         space.created = created
@@ -573,9 +625,9 @@ class ComputeService:
         until_seq: int,
         now: datetime,
         cursor: Any = None,
-    ) -> Core:
+    ) -> AnyCore:
         """A core for ``definitions`` over the stored events up to ``until_seq``, at ``now``."""
-        core = Core([d.request() for d in definitions], since=_since(definitions, created))
+        core = self._new_core([d.request() for d in definitions], _since(definitions, created))
         future: list[Message] = []
         core.backfill(_split_future(self._stored(space, until_seq, cursor), now, future), now)
         if future:
@@ -656,7 +708,7 @@ class ComputeService:
 
     def _rebuild_without_deleted(
         self, space: _Space, deletions: int, cursor: Any
-    ) -> tuple[Core, list[LoggedChange], Tick]:
+    ) -> tuple[AnyCore, list[LoggedChange], Tick]:
         """The space's core rebuilt from the stored events, the changes from the current one
         (numbered on from the space's), and the deletion tick that records it (nothing of
         ``space`` is changed yet)."""
@@ -696,7 +748,8 @@ class ComputeService:
             }
         now = max(t for t in (self.clock.now(), space.now, end.until) if t is not None)
         core = self._build(space.name, space.definitions, space.created, end.event_seq, now, cursor)
-        changes = recovery.diff_from_log(cursor, space.name, core, now)
+        snap = core.snapshot() if isinstance(core, RemoteCore) else cores.snapshot(core)
+        changes = recovery.diff_from_log(cursor, space.name, snap, now)
         written, last_tick = changelog.last_positions(cursor, space.name)
         record = {
             "definitions": _recorded(space.definitions, space.created),
@@ -716,9 +769,10 @@ class ComputeService:
             len(changes),
         )
 
-    def _put(self, space: _Space, core: Core, tick: Tick) -> None:
+    def _put(self, space: _Space, core: AnyCore, tick: Tick) -> None:
         """Put a core rebuilt after a deletion in place (its changes are recorded by the caller)."""
         assert tick.deletion is not None
+        _release(space.core)
         space.core = core
         space.now = tick.until
         space.tick = tick.tick
@@ -777,20 +831,19 @@ class ComputeService:
 
     def members(self, space: str, key: str) -> dict[str, Any]:
         """Current members (audience) or values (computed trait) by output name."""
-        from shoal.engines import values as V
-
         with self.lock:
             s = self._space(space)
-            if key not in s.core.results:
-                raise NotFoundError(
-                    f"no definition {key!r} in space {space!r}",
-                    code="unknown_definition",
-                    location="key",
-                )
-            core = s.core
-            return {
-                core.name_of(key, e): V.jsonable(v) for e, v in sorted(core.results[key].items())
-            }
+            if isinstance(s.core, RemoteCore):
+                found = s.core.members(key)
+            else:
+                found = cores.members(s.core, key)
+        if found is None:
+            raise NotFoundError(
+                f"no definition {key!r} in space {space!r}",
+                code="unknown_definition",
+                location="key",
+            )
+        return found
 
     def changes(
         self,
@@ -835,30 +888,17 @@ class ComputeService:
             return s.event_seq >= event_seq and self._settled(s)
 
 
-def _proxy(mapping: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
-    return (_make_proxy, (dict(mapping),))
-
-
-def _make_proxy(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
-    return MappingProxyType(mapping)
-
-
-def _diff(old: Core, new: Core, now: datetime) -> list[Change]:
+def _diff(old: AnyCore, new: AnyCore, now: datetime) -> list[Change]:
     """The changes from ``old``'s results to ``new``'s, all at ``now`` with no cause."""
-    changes: list[Change] = []
-    for key in sorted(set(old.results) | set(new.results)):
-        before = old.results.get(key, {})
-        after = new.results.get(key, {})
-        unit = new.units.get(key) or old.units[key]
-        target = "accounts" if unit.accounts else "users"
-        for entity in sorted(set(before) | set(after)):
-            a, b = before.get(entity), after.get(entity)
-            if a == b and type(a) is type(b):
-                continue
-            source = new if entity in after else old
-            name = source.name_of(key, entity)
-            changes.append(Change(key, target, entity, name, a, b, now, None))
-    return changes
+    if isinstance(old, RemoteCore) and isinstance(new, RemoteCore):
+        return old.diff(new, now)
+    assert isinstance(old, Core) and isinstance(new, Core)
+    return cores.diff(old, new, now)
+
+
+def _release(core: AnyCore) -> None:
+    if isinstance(core, RemoteCore):
+        core.release()
 
 
 def _recorded(definitions: list[Definition], created: dict[str, datetime]) -> list[dict[str, Any]]:
