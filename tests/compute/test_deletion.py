@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +39,16 @@ definitions:
 """
 KEYS = ("buyers", "orders", "repeat_buyers", "buying_accounts")
 
+PROCESS = False
+"""Whether the services these tests start hold their cores in an engine process."""
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["thread", "process"])
+def engine_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Every test runs with the cores in the server's process and in an engine process."""
+    monkeypatch.setattr(sys.modules[__name__], "PROCESS", request.param)
+    return bool(request.param)
+
 
 @dataclass
 class Running:
@@ -65,7 +76,9 @@ class Running:
 def start(data: Path, defs: Path, clock: FrozenClock, *, thread: bool = True) -> Running:
     store = Store(Settings(data=data), clock)
     profiles = ProfileService(store)
-    compute = ComputeService(store, clock, definitions=defs, checkpoint_seconds=3600)
+    compute = ComputeService(
+        store, clock, definitions=defs, checkpoint_seconds=3600, process=PROCESS
+    )
     profiles.add_deletion_hook(compute.on_deletion)  # as `shoal serve` wires them
     if thread:
         compute.start()
@@ -286,6 +299,7 @@ def test_served_deletion_survives_kill_9(tmp_path: Path, defs: Path) -> None:
         "SHOAL_WRITE_KEY": "wk_deletion",
         "SHOAL_DEFINITIONS": str(defs),
         "SHOAL_CHECKPOINT_SECONDS": "3600",
+        "SHOAL_ENGINE_PROCESS": "on" if PROCESS else "off",
     }
 
     def admin(server_url: str) -> httpx.Client:
@@ -491,7 +505,9 @@ def test_checkpoint_from_before_deletions_were_followed(tmp_path: Path, defs: Pa
     clock = FrozenClock(at(10))
     data = tmp_path / "data"
     store = Store(Settings(data=data), clock)
-    compute = ComputeService(store, clock, definitions=defs, checkpoint_seconds=3600)
+    compute = ComputeService(
+        store, clock, definitions=defs, checkpoint_seconds=3600, process=PROCESS
+    )
     old = Running(store, ProfileService(store), compute, clock)  # no deletion hook, as then
     compute.start()
     history(old)

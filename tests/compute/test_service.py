@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,19 @@ from shoal.spec.message import Message
 from shoal.store.store import Store
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+PROCESS = False
+"""Whether the services these tests start hold their cores in an engine process."""
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["thread", "process"])
+def engine_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Every test runs with the cores in the server's process and in an engine process."""
+    monkeypatch.setattr(sys.modules[__name__], "PROCESS", request.param)
+    return bool(request.param)
+
+
 DEFS = """
 definitions:
   - key: active
@@ -75,7 +89,9 @@ def defs(tmp_path: Path) -> Path:
 def start(data: Path, defs: Path | None, clock: FrozenClock) -> Running:
     store = Store(Settings(data=data), clock)
     ProfileService(store)
-    compute = ComputeService(store, clock, definitions=defs, checkpoint_seconds=3600)
+    compute = ComputeService(
+        store, clock, definitions=defs, checkpoint_seconds=3600, process=PROCESS
+    )
     compute.start()
     return Running(store, compute, clock)
 

@@ -49,9 +49,16 @@ class EngineProcessError(InternalError):
     """The engine process failed an operation, or is gone."""
 
     def __init__(
-        self, message: str, partial: list[list[Change]] | None = None, trace: str = ""
+        self,
+        message: str,
+        partial: list[list[Change]] | None = None,
+        trace: str = "",
+        *,
+        gone: bool = False,
     ) -> None:
         super().__init__(message)
+        self.gone = gone
+        """The process is gone (its cores with it), not just one operation failed."""
         self.partial = partial or []
         """For a failed ``apply_each``: the changes of the messages applied before the failure."""
         self.trace = trace
@@ -97,12 +104,11 @@ class ProcessEngine:
 
     def close(self) -> None:
         with self._lock:
-            if self.closed:
-                return
-            self.closed = True
-            with contextlib.suppress(OSError, EOFError):
-                self._conn.send_bytes(pickle.dumps(("exit", 0, ())))
-                self._conn.recv_bytes()
+            if not self.closed:
+                self.closed = True
+                with contextlib.suppress(OSError, EOFError):
+                    self._conn.send_bytes(pickle.dumps(("exit", 0, ())))
+                    self._conn.recv_bytes()
             self._conn.close()
         self._process.join(10)
         if self._process.is_alive():
@@ -138,7 +144,7 @@ class ProcessEngine:
 
     def _send(self, obj: Any) -> None:
         if self.closed:
-            raise EngineProcessError("the real-time engine process was stopped")
+            raise EngineProcessError("the real-time engine process was stopped", gone=True)
         try:
             self._conn.send_bytes(pickling.dumps(obj))
         except (OSError, EOFError) as exc:
@@ -157,9 +163,11 @@ class ProcessEngine:
 
     def _gone(self) -> EngineProcessError:
         self._process.join(1)
+        self.closed = True
         return EngineProcessError(
             f"the real-time engine process (pid {self._process.pid}) exited"
-            f" with code {self._process.exitcode}"
+            f" with code {self._process.exitcode}",
+            gone=True,
         )
 
 

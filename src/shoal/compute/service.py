@@ -61,8 +61,12 @@ log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.5
 _DRAIN = 64
-_TICK_SECONDS = 0.05
 """Most queued commits applied before the changes are written and readers woken."""
+_TICK_SECONDS = 0.05
+_BATCH = 2_000
+"""Most queued messages sent to an engine process in one request."""
+_RESTARTS, _RESTART_WINDOW = 3, 600
+"""How often a dead engine process is replaced, per that many seconds."""
 
 
 AnyCore = Core | RemoteCore
@@ -181,6 +185,9 @@ class ComputeService:
         self._reloading = threading.Lock()
         self._last_checkpoint = time.monotonic()
         self._thread: threading.Thread | None = None
+        self._restarts: deque[float] = deque()
+        self.stalled = False
+        """The engine process died too often to be restarted again (see _restart_engine)."""
         defined = DefinitionSet(())
         if definitions is not None:
             defined = load_definitions(definitions)  # a bad file stops the server from starting
@@ -217,10 +224,15 @@ class ComputeService:
             self._stopping = True
             self._wake.set()
             self._thread.join()
-        self._flush()
-        with self.lock:
-            for space in self.spaces.values():
-                self._checkpoint(space)
+        try:
+            self._flush()
+            with self.lock:
+                for space in self.spaces.values():
+                    self._checkpoint(space)
+        except EngineProcessError as exc:
+            # The next start replays the log from the last checkpoint that was saved.
+            log.error("real-time state not checkpointed at shutdown: %s", exc)
+        finally:
             if self.engine is not None:
                 self.engine.close()
 
@@ -360,14 +372,71 @@ class ComputeService:
                     with self.lock:
                         if not self._items:
                             break
-                        self._commit_item(self._items.popleft())
+                        self._apply_queued()
                 self.pump()
             except Exception as exc:
                 # A bug, not bad input (input was checked before it was stored): say so loudly;
                 # a restart replays the log from the last checkpoint.
                 log.exception("real-time engine step failed; live results may be stale")
-                if isinstance(exc, EngineProcessError) and exc.trace:
-                    log.error("in the engine process: %s", exc.trace)
+                if isinstance(exc, EngineProcessError):
+                    if exc.trace:
+                        log.error("in the engine process: %s", exc.trace)
+                    if exc.gone:
+                        self._restart_engine()
+
+    def _restart_engine(self) -> None:
+        """After the engine process died (killed, out of memory): a new one, each space
+        restored from its checkpoint and the log, as at a server start. The changes taken since
+        the last write are dropped: the replay produces them again, and skips those written.
+
+        At most ``_RESTARTS`` times in ``_RESTART_WINDOW`` seconds; past that, the results stay
+        as they were until the server restarts (a failure that comes back at once is not cured
+        by another try)."""
+        started = time.monotonic()
+        while self._restarts and started - self._restarts[0] > _RESTART_WINDOW:
+            self._restarts.popleft()
+        if len(self._restarts) >= _RESTARTS:
+            if not self.stalled:
+                log.critical(
+                    "real-time engine process died %d times in %d s; not restarting it: live"
+                    " results are stale until `shoal serve` restarts",
+                    len(self._restarts),
+                    _RESTART_WINDOW,
+                )
+            self.stalled = True
+            return
+        self._restarts.append(started)
+        with self.lock:
+            while self._inflight:  # written changes must be in the log before it is read back
+                self.changed.wait(timeout=1.0)
+            old, self.engine = self.engine, None
+            if old is not None:
+                old.close()
+            spaces = {name: space.definitions for name, space in self.spaces.items()}
+            self.spaces.clear()
+        for name, definitions in sorted(spaces.items()):
+            self._start_space(name, definitions)
+        log.warning(
+            "real-time engine process restarted; %d spaces restored in %.1f s",
+            len(spaces),
+            time.monotonic() - started,
+        )
+
+    def _apply_queued(self) -> None:
+        """Apply the commit at the head of the queue. With an engine process, the commits of
+        the same space queued behind it go too, in the same request, up to ``_BATCH`` messages:
+        each request costs the server's interpreter a wait for its lock, so under load fewer,
+        larger requests keep up where one per commit falls behind."""
+        name = self._items[0][0]
+        pairs: list[tuple[Message, int]] = []
+        while self._items and self._items[0][0] == name:
+            _, messages, first = self._items.popleft()
+            pairs.extend(zip(messages, range(first, first + len(messages)), strict=True))
+            if not self.process or len(pairs) >= _BATCH:
+                break
+        space = self.spaces.get(name)
+        if space is not None:
+            self._apply(space, pairs)
 
     def _commit_item(self, item: tuple[str, list[Message], int]) -> None:
         name, messages, first_seq = item
@@ -857,8 +926,8 @@ class ComputeService:
         """Changes after ``after``; with ``wait`` block up to that many seconds for new ones."""
         deadline = time.monotonic() + wait
         with self.lock:
-            s = self._space(space)
-            while wait > 0 and s.written <= after and time.monotonic() < deadline:
+            # Looked up again after each wait: a restarted engine puts new spaces in place.
+            while wait > 0 and self._space(space).written <= after and time.monotonic() < deadline:
                 self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
         return changelog.read_changes(
             self.store.con.cursor(), space, key=key, after=after, limit=limit
@@ -880,12 +949,15 @@ class ComputeService:
         """Block until the space has applied and logged events up to ``event_seq``."""
         deadline = time.monotonic() + timeout
         with self.lock:
-            s = self._space(space)
-            while (s.event_seq < event_seq or not self._settled(s)) and (
-                time.monotonic() < deadline
-            ):
+
+            def done() -> bool:
+                # Looked up each time: a restarted engine puts new spaces in place.
+                s = self._space(space)
+                return s.event_seq >= event_seq and self._settled(s)
+
+            while not done() and time.monotonic() < deadline:
                 self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
-            return s.event_seq >= event_seq and self._settled(s)
+            return done()
 
 
 def _diff(old: AnyCore, new: AnyCore, now: datetime) -> list[Change]:
