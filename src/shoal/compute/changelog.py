@@ -134,15 +134,11 @@ def insert(cursor: Any, space: str, changes: Sequence[LoggedChange], ticks: Sequ
             {name: [r[i] for r in rows] for i, name in enumerate(_CHANGE_COLUMNS)},
             schema=_CHANGE_SCHEMA,
         )
-        cursor.register("_changes_in", table)
-        try:
-            cursor.execute(
-                "INSERT INTO changes SELECT space, seq, key, target, entity, name, kind,"
-                " CAST(old AS JSON), CAST(new AS JSON), cause, changed_at, event_seq"
-                " FROM _changes_in"
-            )
-        finally:
-            cursor.unregister("_changes_in")
+        # A relation rather than a registered view: less of DuckDB's fixed cost per write.
+        cursor.from_arrow(table).project(
+            "space, seq, key, target, entity, name, kind, CAST(old AS JSON), CAST(new AS JSON),"
+            " cause, changed_at, event_seq"
+        ).insert_into("changes")
     if ticks:
         cursor.executemany(
             "INSERT INTO realtime_ticks VALUES (?, ?, ?, ?, ?)",

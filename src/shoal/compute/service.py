@@ -32,6 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -179,6 +180,8 @@ class ComputeService:
         self._wake = threading.Event()
         self._stopping = False
         self._inflight: list[_Batch] = []
+        self._writing: Future[Any] | None = None
+        """The change-log write queued last (see _flush)."""
         self._due: set[str] = set()
         """Spaces to checkpoint at the next :meth:`pump` (after a deletion)."""
         self._mtime: float | None = None
@@ -373,7 +376,7 @@ class ComputeService:
                         if not self._items:
                             break
                         self._apply_queued()
-                self.pump()
+                self.pump(wait=False)
             except Exception as exc:
                 # A bug, not bad input (input was checked before it was stored): say so loudly;
                 # a restart replays the log from the last checkpoint.
@@ -445,9 +448,10 @@ class ComputeService:
             return
         self._apply(space, zip(messages, range(first_seq, first_seq + len(messages)), strict=True))
 
-    def pump(self) -> None:
+    def pump(self, *, wait: bool = True) -> None:
         """Fire due timers, write changes, checkpoint and reload when due (the thread's step;
-        tests call it directly instead of waiting for the thread)."""
+        tests call it directly instead of waiting for the thread). ``wait=False``: the
+        change-log write may still run on return (see :meth:`_flush`)."""
         with self.lock:
             now = self.clock.now()
             for space in self.spaces.values():
@@ -458,11 +462,14 @@ class ComputeService:
                     space.ticks.append(Tick(space.tick, space.event_seq, until))
                     self._record(space, space.core.advance(until))
                     space.now = until
-        self._flush()
+        self._flush(wait=wait)
         with self.lock:
             if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
                 self._due.update(self.spaces)
                 self._last_checkpoint = time.monotonic()
+        if self._due:
+            self._await_flush()  # a checkpoint waits for all it logged to be written
+        with self.lock:
             for name in sorted(self._due):
                 due_space = self.spaces.get(name)
                 if due_space is None or self._checkpoint(due_space):
@@ -540,12 +547,17 @@ class ComputeService:
                 continue  # written before a crash: the replay reproduced it
             space.pending.append(LoggedChange(space.change_seq, change, space.event_seq))
 
-    def _flush(self) -> None:
+    def _flush(self, *, wait: bool = True) -> None:
         """Write what the spaces logged since the last flush, through the writer.
+
+        ``wait=False`` (the compute thread's step) returns once the write is queued, so the
+        next events are applied while it runs; the write before it is waited for first, so at
+        most one is in flight and a failed one is retried before anything after it.
 
         Never called holding the lock: the write waits for the writer thread, and a deletion
         takes the lock on that thread (:meth:`on_deletion`).
         """
+        self._await_flush()
         with self.lock:
             parts = [(s, s.pending, s.ticks) for s in self.spaces.values() if s.pending or s.ticks]
             if not parts:
@@ -556,20 +568,32 @@ class ComputeService:
             batch = _Batch(parts)
             self._inflight.append(batch)
             # Queued under the lock, so batches reach the writer in the order they were taken.
-            future = self.store.writer.call(batch.run)
+            self._writing = self.store.writer.call(lambda cursor: self._write(batch, cursor))
+        if wait:
+            self._await_flush()
+
+    def _write(self, batch: _Batch, cursor: Any) -> None:
+        """On the writer thread: the batch's transaction, then its changes count as written
+        (before its future resolves, so whoever waits for it sees them settled)."""
         try:
-            future.result()
+            batch.run(cursor)
         except BaseException:
             with self.lock:
                 self._inflight.remove(batch)
-                if not batch.done:
-                    for space, changes, ticks in parts:
+                if not batch.done:  # the same changes go first in the next write
+                    for space, changes, ticks in batch.parts:
                         space.pending[:0], space.ticks[:0] = changes, ticks
             raise
         with self.lock:
             self._inflight.remove(batch)
             batch.settle()
             self.changed.notify_all()
+
+    def _await_flush(self) -> None:
+        """Wait for the write queued last; raise its error."""
+        future, self._writing = self._writing, None
+        if future is not None:
+            future.result()
 
     def _settled(self, space: _Space) -> bool:
         """Whether everything the space has logged is in the store."""

@@ -214,15 +214,18 @@ class EventWriter:
             for space, messages in fresh.items():
                 if not messages:
                     continue
-                table = messages_to_arrow(space, messages, seq)
-                self._cursor.register("_incoming", table)
-                self._cursor.execute("INSERT INTO events SELECT * FROM _incoming")
-                self._cursor.unregister("_incoming")
+                # A relation, not a registered view and an INSERT statement: ~1 ms less of
+                # DuckDB's fixed cost per commit, which is most of a small commit's cost.
+                self._cursor.from_arrow(messages_to_arrow(space, messages, seq)).insert_into(
+                    "events"
+                )
                 committed.append((space, messages, seq))
                 seq += len(messages)
             if seq > self._next_seq:
+                # Literal values: a prepared statement with parameters costs more than parsing.
                 self._cursor.execute(
-                    "INSERT INTO commits VALUES (?, ?, ?)", [self._next_seq, seq - 1, now]
+                    f"INSERT INTO commits VALUES ({self._next_seq}, {seq - 1},"
+                    f" TIMESTAMPTZ '{now.isoformat()}')"
                 )
             self._cursor.execute("COMMIT")
         except Exception as exc:
