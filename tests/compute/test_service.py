@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from shoal import native
@@ -325,3 +326,57 @@ def test_restart_without_a_file_keeps_the_definitions_that_ran(tmp_path: Path, d
         assert [c[2] for c in second.changes("active")] == ["entered"]
     finally:
         stop(second)
+
+
+def test_the_change_log_as_json_from_the_database_equals_the_one_built_in_python(
+    tmp_path: Path,
+) -> None:
+    """The follower's endpoint reads the log as JSON that DuckDB builds; it must be the same
+    document the Python reader gives, for every kind of value and instant."""
+    defs = tmp_path / "values.yaml"
+    defs.write_text(
+        """
+definitions:
+  - key: revenue
+    type: trait
+    query: event('Order Completed').sum(property('revenue'))
+  - key: last_sku
+    type: trait
+    query: event('Order Completed').last(property('sku'))
+  - key: big
+    query: trait('revenue') >= 100
+  - key: recent
+    query: event('Order Completed').within(1 hour).count() >= 1
+"""
+    )
+    from shoal.compute import changelog
+
+    r = start(tmp_path / "data", defs, FrozenClock(T0))
+    try:
+        values = [
+            (12.5, 'a "quoted" sku'),
+            (100, "ünïcode ✓ \\ back"),
+            (0.1, None),
+            (-3, "x" * 300),
+            (1e20, ""),
+        ]
+        for i, (revenue, sku) in enumerate(values):
+            at = T0 + timedelta(minutes=i, microseconds=(0 if i % 2 else 123456))
+            r.clock.set(at)
+            r.send(
+                track(f"m{i}", "Order Completed", at, user=f"u{i % 2}", revenue=revenue, sku=sku)
+            )
+        r.clock.set(T0 + timedelta(hours=3))
+        r.compute.pump()
+        con = r.store.con.cursor()
+        for key in (None, "last_sku", "recent"):
+            for after, limit in ((0, 1000), (3, 4), (10_000, 10)):
+                expected = changelog.read_changes(con, "default", key=key, after=after, limit=limit)
+                raw = changelog.read_changes_json(con, "default", key=key, after=after, limit=limit)
+                assert orjson.loads(raw) == expected
+        everything = changelog.read_changes(con, "default", limit=1000)
+        assert {c["kind"] for c in everything} == {"changed", "entered", "exited"}
+        assert any(c["at"].endswith(":00Z") for c in everything)  # whole seconds: no fraction
+        assert any(c["at"].endswith(".123456Z") for c in everything)
+    finally:
+        stop(r)

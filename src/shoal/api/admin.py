@@ -171,8 +171,13 @@ def build_router(
         if not 1 <= limit <= 10_000:
             raise UserError("limit must be 1..10000", code="invalid_limit", location="query:limit")
         found = await asyncio.to_thread(
-            engine.changes, name, key=key, after=after, limit=limit, wait=min(max(wait, 0.0), 30.0)
+            engine.changes_json,
+            name,
+            key=key,
+            after=after,
+            limit=limit,
+            wait=min(max(wait, 0.0), 30.0),
         )
-        return json_response({"changes": found})
+        return Response(b'{"changes":' + found + b"}", media_type="application/json")
 
     return router

@@ -179,6 +179,34 @@ def last_deletion(con: Any, space: str) -> Tick | None:
 _COLUMNS = "seq, key, target, entity, name, kind, old, new, cause, changed_at, event_seq"
 
 
+_JSON_LINE = (
+    "json_object('seq', seq, 'key', key, 'target', target, 'entity', entity, 'name', name,"
+    " 'kind', kind, 'old', old, 'new', new, 'cause', cause, 'at', {at}, 'event_seq', event_seq)"
+).format(
+    # As values.iso writes an instant: UTC, microseconds only when there are any, and a Z.
+    at="CASE WHEN microsecond(changed_at) % 1000000 = 0"
+    " THEN strftime(changed_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')"
+    " ELSE strftime(changed_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') END"
+)
+
+
+def read_changes_json(
+    con: Any, space: str, *, key: str | None = None, after: int = 0, limit: int = 1000
+) -> bytes:
+    """:func:`read_changes` as a JSON array, built by DuckDB: a follower of a busy log reads
+    thousands of changes a second, and per-change Python objects would cost the server's
+    interpreter more than the rest of serving them."""
+    where = "space = ? AND seq > ?" + (" AND key = ?" if key is not None else "")
+    params: list[Any] = [space, after, *([key] if key is not None else []), limit]
+    row = con.execute(
+        f"SELECT coalesce(string_agg(line, ',' ORDER BY seq), '') FROM ("
+        f"SELECT seq, CAST({_JSON_LINE} AS VARCHAR) AS line FROM changes WHERE {where}"
+        " ORDER BY seq LIMIT ?)",
+        params,
+    ).fetchone()
+    return b"[" + str(row[0]).encode() + b"]"
+
+
 def read_changes(
     con: Any, space: str, *, key: str | None = None, after: int = 0, limit: int = 1000
 ) -> list[dict[str, Any]]:

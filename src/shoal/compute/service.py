@@ -948,14 +948,33 @@ class ComputeService:
         wait: float = 0.0,
     ) -> list[dict[str, Any]]:
         """Changes after ``after``; with ``wait`` block up to that many seconds for new ones."""
+        self._wait_for_changes(space, after, wait)
+        return changelog.read_changes(
+            self.store.con.cursor(), space, key=key, after=after, limit=limit
+        )
+
+    def changes_json(
+        self,
+        space: str,
+        *,
+        key: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+        wait: float = 0.0,
+    ) -> bytes:
+        """:meth:`changes` as a JSON array (built by the database; see
+        :func:`~.changelog.read_changes_json`)."""
+        self._wait_for_changes(space, after, wait)
+        return changelog.read_changes_json(
+            self.store.con.cursor(), space, key=key, after=after, limit=limit
+        )
+
+    def _wait_for_changes(self, space: str, after: int, wait: float) -> None:
         deadline = time.monotonic() + wait
         with self.lock:
             # Looked up again after each wait: a restarted engine puts new spaces in place.
             while wait > 0 and self._space(space).written <= after and time.monotonic() < deadline:
                 self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
-        return changelog.read_changes(
-            self.store.con.cursor(), space, key=key, after=after, limit=limit
-        )
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
