@@ -62,7 +62,8 @@ log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.5
 _DRAIN = 64
-"""Most queued commits applied before the changes are written and readers woken."""
+"""Most queued commits applied before the changes are written and readers woken (and at most
+``_BATCH`` messages)."""
 _TICK_SECONDS = 0.05
 _BATCH = 2_000
 """Most queued messages sent to an engine process in one request."""
@@ -170,7 +171,11 @@ class ComputeService:
         self.checkpoint_seconds = checkpoint_seconds
         self.directory = store.settings.data / "realtime"
         self.lock = threading.RLock()
-        self.changed = threading.Condition(self.lock)
+        # Written positions and writes in flight have a lock of their own, so the writer
+        # finishing a change-log write and readers waiting for changes never wait for the
+        # compute thread, which holds self.lock while its engine process applies events.
+        self._log_lock = threading.Lock()
+        self.changed = threading.Condition(self._log_lock)
         self.spaces: dict[str, _Space] = {}
         self.error: DefinitionFileError | None = None
         # Commits waiting for the compute thread. Appended on the writer thread only, taken off
@@ -371,11 +376,12 @@ class ComputeService:
             try:
                 # Apply a bounded amount of what is queued, then write once. The lock is taken
                 # per commit, so readers (members, changes) never wait for a backlog.
+                taken = 0
                 for _ in range(_DRAIN):
                     with self.lock:
-                        if not self._items:
+                        if not self._items or taken >= _BATCH:
                             break
-                        self._apply_queued()
+                        taken += self._apply_queued()
                 self.pump(wait=False)
             except Exception as exc:
                 # A bug, not bad input (input was checked before it was stored): say so loudly;
@@ -410,8 +416,9 @@ class ComputeService:
             return
         self._restarts.append(started)
         with self.lock:
-            while self._inflight:  # written changes must be in the log before it is read back
-                self.changed.wait(timeout=1.0)
+            with self._log_lock:  # written changes must be in the log before it is read back
+                while self._inflight:
+                    self.changed.wait(timeout=1.0)
             old, self.engine = self.engine, None
             if old is not None:
                 old.close()
@@ -425,11 +432,12 @@ class ComputeService:
             time.monotonic() - started,
         )
 
-    def _apply_queued(self) -> None:
+    def _apply_queued(self) -> int:
         """Apply the commit at the head of the queue. With an engine process, the commits of
         the same space queued behind it go too, in the same request, up to ``_BATCH`` messages:
         each request costs the server's interpreter a wait for its lock, so under load fewer,
-        larger requests keep up where one per commit falls behind."""
+        larger requests keep up where one per commit falls behind. Returns how many messages
+        it took."""
         name = self._items[0][0]
         pairs: list[tuple[Message, int]] = []
         while self._items and self._items[0][0] == name:
@@ -440,6 +448,7 @@ class ComputeService:
         space = self.spaces.get(name)
         if space is not None:
             self._apply(space, pairs)
+        return len(pairs)
 
     def _commit_item(self, item: tuple[str, list[Message], int]) -> None:
         name, messages, first_seq = item
@@ -558,7 +567,7 @@ class ComputeService:
         takes the lock on that thread (:meth:`on_deletion`).
         """
         self._await_flush()
-        with self.lock:
+        with self.lock, self._log_lock:
             parts = [(s, s.pending, s.ticks) for s in self.spaces.values() if s.pending or s.ticks]
             if not parts:
                 self.changed.notify_all()
@@ -578,13 +587,13 @@ class ComputeService:
         try:
             batch.run(cursor)
         except BaseException:
-            with self.lock:
+            with self._log_lock:
                 self._inflight.remove(batch)
                 if not batch.done:  # the same changes go first in the next write
                     for space, changes, ticks in batch.parts:
                         space.pending[:0], space.ticks[:0] = changes, ticks
             raise
-        with self.lock:
+        with self._log_lock:
             self._inflight.remove(batch)
             batch.settle()
             self.changed.notify_all()
@@ -597,6 +606,10 @@ class ComputeService:
 
     def _settled(self, space: _Space) -> bool:
         """Whether everything the space has logged is in the store."""
+        with self._log_lock:
+            return self._settled_locked(space)
+
+    def _settled_locked(self, space: _Space) -> bool:
         if space.pending or space.ticks:
             return False
         return not any(b.has(space) and not b.done for b in self._inflight)
@@ -777,7 +790,8 @@ class ComputeService:
                 return
             while self._items:
                 self._commit_item(self._items.popleft())
-            earlier = [b for b in self._inflight if not b.done]
+            with self._log_lock:
+                earlier = [b for b in self._inflight if not b.done]
             for batch in earlier:
                 batch.insert(cursor)
             core, logged, tick = self._rebuild_without_deleted(
@@ -785,17 +799,18 @@ class ComputeService:
             )
             changelog.insert(cursor, name, [*space.pending, *logged], [*space.ticks, tick])
             yield  # the caller commits
-            for batch in earlier:
-                batch.done = True
-                batch.settle()
             self._put(space, core, tick)
-            if logged:
-                space.written = logged[-1].seq
-            elif space.pending:
-                space.written = space.pending[-1].seq
-            space.pending, space.ticks = [], []
+            with self._log_lock:
+                for batch in earlier:
+                    batch.done = True
+                    batch.settle()
+                if logged:
+                    space.written = logged[-1].seq
+                elif space.pending:
+                    space.written = space.pending[-1].seq
+                space.pending, space.ticks = [], []
+                self.changed.notify_all()
             self._due.add(name)
-            self.changed.notify_all()
             self._wake.set()
             log.info("space %s: rebuilt without a deleted profile (%d changes)", name, len(logged))
 
@@ -971,7 +986,7 @@ class ComputeService:
 
     def _wait_for_changes(self, space: str, after: int, wait: float) -> None:
         deadline = time.monotonic() + wait
-        with self.lock:
+        with self._log_lock:
             # Looked up again after each wait: a restarted engine puts new spaces in place.
             while wait > 0 and self._space(space).written <= after and time.monotonic() < deadline:
                 self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
@@ -991,12 +1006,12 @@ class ComputeService:
     def wait_until(self, space: str, event_seq: int, timeout: float = 30.0) -> bool:
         """Block until the space has applied and logged events up to ``event_seq``."""
         deadline = time.monotonic() + timeout
-        with self.lock:
+        with self._log_lock:
 
             def done() -> bool:
                 # Looked up each time: a restarted engine puts new spaces in place.
                 s = self._space(space)
-                return s.event_seq >= event_seq and self._settled(s)
+                return s.event_seq >= event_seq and self._settled_locked(s)
 
             while not done() and time.monotonic() < deadline:
                 self.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
