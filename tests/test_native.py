@@ -21,15 +21,20 @@ needs_build = pytest.mark.skipif(not BUILT, reason=f"compiled modules: {native.s
 
 @pytest.fixture
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """A source tree holding every compiled module's file, and a manifest matching it."""
+    """A source tree holding every compiled module's file (and those they are built against),
+    and a manifest matching it."""
     monkeypatch.delenv("SHOAL_NATIVE", raising=False)
-    for module in native.MODULES:
-        path = native.source(module, tmp_path)
+    for module in (*native.MODULES, *native.DEPENDS):
+        path = tmp_path.joinpath(*module.split("."))
+        path = path / "__init__.py" if module == "shoal.engines" else path.with_suffix(".py")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"# {module}\n")
     manifest = tmp_path / "shoal" / "native.json"
     digests = {m: native.digest(native.source(m, tmp_path)) for m in native.MODULES}
-    manifest.write_text(json.dumps({"abi": sys.implementation.cache_tag, "modules": digests}))
+    depends = {m: native.digest(native.source(m, tmp_path)) for m in native.DEPENDS}
+    manifest.write_text(
+        json.dumps({"abi": sys.implementation.cache_tag, "modules": digests, "depends": depends})
+    )
     return tmp_path, manifest
 
 
@@ -46,6 +51,17 @@ def test_an_edited_source_makes_the_build_stale(fake: tuple[Path, Path]) -> None
     )
     native.source("shoal.spec.message", root).unlink()
     assert "shoal.spec.message" in native.check(root, manifest)
+
+
+def test_an_edited_module_the_build_is_compiled_against_makes_it_stale(
+    fake: tuple[Path, Path],
+) -> None:
+    """Compiled code checks the types it imports at run time: a changed ``Reduced`` in
+    shoal.pickling made every compiled ``__reduce__`` fail until rebuilt."""
+    root, manifest = fake
+    assert native.source("shoal.engines", root).name == "__init__.py"  # a package
+    native.source("shoal.pickling", root).write_text("# Reduced changed\n")
+    assert native.check(root, manifest) == "sources changed since the build: shoal.pickling"
 
 
 def test_a_build_of_another_set_of_modules_is_stale(fake: tuple[Path, Path]) -> None:

@@ -56,6 +56,16 @@ when interpreted code constructs it). Frozen ones instead reduce themselves to t
 (:mod:`shoal.pickling`). Compiled code calls a ``list``'s own methods directly, so a subclass that
 overrides them (``EventList``) is changed by item assignment, which dispatches."""
 
+DEPENDS: tuple[str, ...] = (
+    "shoal.engines",
+    "shoal.errors",
+    "shoal.lang.ast",
+    "shoal.pickling",
+)
+"""Interpreted modules the compiled ones are built against: mypyc checks their types at run
+time (a ``Reduced`` changed in :mod:`shoal.pickling` fails a compiled ``__reduce__``), so a change
+to one of them makes the build stale too."""
+
 GROUP = "shoal._native"
 """Module name of the group's shared library (``src/shoal/_native__mypyc.*.so``)."""
 
@@ -65,7 +75,8 @@ MANIFEST = SRC / "shoal" / "native.json"
 
 
 def source(module: str, root: Path = SRC) -> Path:
-    return root.joinpath(*module.split(".")).with_suffix(".py")
+    path = root.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 def digest(path: Path) -> str:
@@ -90,7 +101,12 @@ def check(root: Path = SRC, manifest: Path | None = None, *, switch: bool = True
     digests = recorded.get("modules", {})
     if set(digests) != set(MODULES):
         return "the build compiled another set of modules"
-    changed = [m for m in MODULES if digests.get(m) != _digest_or_none(source(m, root))]
+    against = recorded.get("depends", {})
+    changed = [
+        m
+        for m in (*MODULES, *DEPENDS)
+        if {**digests, **against}.get(m) != _digest_or_none(source(m, root))
+    ]
     if changed:
         return "sources changed since the build: " + ", ".join(changed)
     return ""
@@ -167,7 +183,14 @@ def build(jobs: int = 2) -> list[Path]:
     for leftover in set((SRC / "shoal").rglob("*.so")) - set(installed):
         leftover.unlink()  # a module no longer in the group must not load a stale extension
     MANIFEST.write_text(
-        json.dumps({"abi": _abi(), "modules": {m: digest(source(m)) for m in MODULES}}, indent=2)
+        json.dumps(
+            {
+                "abi": _abi(),
+                "modules": {m: digest(source(m)) for m in MODULES},
+                "depends": {m: digest(source(m)) for m in DEPENDS},
+            },
+            indent=2,
+        )
         + "\n"
     )
     return installed

@@ -20,21 +20,37 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import IO, Any
 
-Reduced = tuple[Callable[..., Any], tuple[type, dict[str, Any]]]
+Reduced = tuple[Callable[..., Any], tuple[Any, ...]]
 
-_INIT_FIELDS: dict[type, tuple[str, ...]] = {}
+_INIT_FIELDS: dict[type, tuple[tuple[str, ...], bool]] = {}
+"""Class → its ``__init__`` fields in order, and whether any is keyword-only."""
 
 
 def reduce_frozen(obj: Any) -> Reduced:
-    """``__reduce__`` of a frozen dataclass: its class and its ``__init__`` arguments."""
+    """``__reduce__`` of a frozen dataclass: its class and its ``__init__`` arguments, in order
+    (positional arguments: the cheapest form to write and to rebuild, which matters for the
+    engine process, where every message and change crosses a pipe)."""
     cls = type(obj)
-    names = _INIT_FIELDS.get(cls)
-    if names is None:
-        names = _INIT_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(obj) if f.init)
-    return (_rebuild, (cls, {name: getattr(obj, name) for name in names}))
+    known = _INIT_FIELDS.get(cls)
+    if known is None:
+        fields = [f for f in dataclasses.fields(obj) if f.init]
+        known = _INIT_FIELDS[cls] = (
+            tuple(f.name for f in fields),
+            any(f.kw_only for f in fields),
+        )
+    names, by_keyword = known
+    values = tuple([getattr(obj, name) for name in names])
+    if by_keyword:  # the names tuple is the same object each time: pickled once per dump
+        return (_rebuild_named, (cls, names, values))
+    return (cls, values)
+
+
+def _rebuild_named(cls: type, names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
+    return cls(**dict(zip(names, values, strict=True)))
 
 
 def _rebuild(cls: type, values: dict[str, Any]) -> Any:
+    """How checkpoints written before positional arguments rebuild their objects."""
     return cls(**values)
 
 
