@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -328,6 +329,10 @@ def test_served_deletion_survives_kill_9(tmp_path: Path, defs: Path) -> None:
         )
         assert sent.status_code == 200
         with admin(server.url) as http:
+            engine = http.get("/admin/stats").json()["realtime_engine"]
+            assert engine["runs_in"] == ("process" if PROCESS else "thread")
+            if PROCESS:
+                assert engine["pid"] not in (None, server.process.pid)
             log = http.get("/admin/spaces/default/changes", params={"wait": 10}).json()
             while len(log["changes"]) < 5:  # ann and bob enter, their counts, acme enters
                 last = log["changes"][-1]["seq"]
@@ -347,6 +352,11 @@ def test_served_deletion_survives_kill_9(tmp_path: Path, defs: Path) -> None:
             }
     finally:
         server.kill()
+    if PROCESS:  # the engine process goes with the server: it exits when its pipe closes
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{engine['pid']}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{engine['pid']}").exists()
     server = start_server_process(data, env=env)
     try:
         with admin(server.url) as http:

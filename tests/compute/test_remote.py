@@ -145,11 +145,13 @@ def _run(
     ProfileService(store)
     compute = ComputeService(store, clock, definitions=defs, checkpoint_seconds=3600, process=True)
     compute.start()
+    first_pid = None
     try:
         for i in range(12):
             if i == kill_at:
-                assert compute.engine is not None and compute.engine.pid is not None
-                os.kill(compute.engine.pid, signal.SIGKILL)
+                first_pid = compute.engine_info()["pid"]
+                assert first_pid is not None
+                os.kill(first_pid, signal.SIGKILL)
             at = T0 + timedelta(minutes=10 * i)
             clock.set(at)
             event = "Order Completed" if i % 3 else "Signed In"
@@ -157,6 +159,9 @@ def _run(
             assert compute.wait_until("default", store.writer.next_seq - 1, timeout=60)
         clock.set(T0 + timedelta(hours=5))
         compute.pump()
+        info = compute.engine_info()
+        assert info["restarts"] == (0 if kill_at is None else 1)
+        assert info["pid"] is not None and info["pid"] != first_pid and not info["stalled"]
         return [
             (c["seq"], c["key"], c["entity"], c["kind"], c["old"], c["new"], c["at"], c["cause"])
             for c in compute.changes("default", limit=10_000)

@@ -63,6 +63,7 @@ def build_router(
         if compute is not None and compute.spaces:
             live = compute.stats()
             body["realtime"] = live if space is None else live.get(space, {})
+            body["realtime_engine"] = compute.engine_info()
         return json_response(body)
 
     @router.get("/spaces", summary="Spaces and their credentials")

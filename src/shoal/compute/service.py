@@ -1003,6 +1003,19 @@ class ComputeService:
                 for name, s in self.spaces.items()
             }
 
+    def engine_info(self) -> dict[str, Any]:
+        """Where the cores run: ``process`` (with its pid, how often it was replaced, and
+        whether it died too often to be replaced again) or ``thread``."""
+        if not self.process:
+            return {"runs_in": "thread"}
+        engine = self.engine
+        return {
+            "runs_in": "process",
+            "pid": engine.pid if engine is not None and not engine.closed else None,
+            "restarts": len(self._restarts),
+            "stalled": self.stalled,
+        }
+
     def wait_until(self, space: str, event_seq: int, timeout: float = 30.0) -> bool:
         """Block until the space has applied and logged events up to ``event_seq``."""
         deadline = time.monotonic() + timeout
