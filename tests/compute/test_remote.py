@@ -196,3 +196,70 @@ def test_the_engine_process_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="one of auto, on, off") as info:
         load_settings(environ={"SHOAL_ENGINE_PROCESS": "yes"})
     assert info.value.location == "SHOAL_ENGINE_PROCESS"
+
+
+def _backlog(
+    data: Path, defs: Path, *, process: bool, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[object, ...]]:
+    """Forty commits queued before the engine takes any, then applied and logged."""
+    from shoal.compute import service as S
+
+    monkeypatch.setattr(S, "_REQUEST", 7)  # several requests per round, each sent ahead
+    monkeypatch.setattr(S, "_BATCH", 50)  # and several rounds
+    clock = FrozenClock(T0)
+    store = Store(Settings(data=data), clock)
+    ProfileService(store)
+    compute = ComputeService(
+        store, clock, definitions=defs, checkpoint_seconds=3600, process=process
+    )
+    try:
+        for i in range(40):  # not started: the commits wait in the queue
+            at = T0 + timedelta(minutes=i)
+            event = "Order Completed" if i % 3 else "Signed In"
+            store.append(
+                "default", [track(f"m{i}-{k}", event, at, user=f"u{(i + k) % 5}") for k in range(3)]
+            )
+        while compute._items:
+            with compute.lock:
+                if process:
+                    compute._apply_round()
+                else:
+                    compute._apply_queued()
+            compute.pump()
+        clock.set(T0 + timedelta(hours=3))
+        compute.pump()
+        return [
+            (c["seq"], c["key"], c["entity"], c["kind"], c["old"], c["new"], c["at"], c["cause"])
+            for c in compute.changes("default", limit=10_000)
+        ]
+    finally:
+        compute.close()
+        store.close()
+
+
+def test_a_backlog_applied_in_overlapped_requests_logs_what_a_thread_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defs = tmp_path / "defs.yaml"
+    defs.write_text(DEFS)
+    thread = _backlog(tmp_path / "thread", defs, process=False, monkeypatch=monkeypatch)
+    process = _backlog(tmp_path / "process", defs, process=True, monkeypatch=monkeypatch)
+    assert len(thread) > 40
+    assert process == thread
+
+
+def test_a_call_while_replies_are_unread_is_refused(
+    engine: ProcessEngine, stream: list[Message], requests: list[Request]
+) -> None:
+    from shoal.errors import InternalError
+
+    remote = engine.new(requests[:10], {})
+    remote.send_apply_each([(stream[0], stream[0].received_at)])
+    remote.send_apply_each([(stream[1], stream[1].received_at)])
+    with pytest.raises(InternalError, match="2 replies not read"):
+        remote.state_size()
+    first, second = remote.receive_apply_each(), remote.receive_apply_each()
+    assert len(first) == len(second) == 1
+    with pytest.raises(InternalError, match="no request is waiting"):
+        remote.receive_apply_each()
+    assert remote.members("no such key") is None  # in step again

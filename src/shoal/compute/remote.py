@@ -78,6 +78,7 @@ class ProcessEngine:
         self._process.start()
         child.close()
         self._lock = threading.Lock()
+        self._outstanding = 0
         self._handles = itertools.count(1)
         self.closed = False
         log.info("real-time engine process started (pid %s)", self._process.pid)
@@ -120,13 +121,36 @@ class ProcessEngine:
 
     def call(self, op: str, handle: int, args: tuple[Any, ...]) -> tuple[Any, datetime | None]:
         with self._lock:
+            self._check_in_step()
             self._send((op, handle, args))
             return self._reply()
+
+    def send(self, op: str, handle: int, args: tuple[Any, ...]) -> None:
+        """A request whose reply :meth:`receive` reads later (replies come in request order),
+        so the child computes while the caller does something else."""
+        with self._lock:
+            self._send((op, handle, args))
+            self._outstanding += 1
+
+    def receive(self) -> tuple[Any, datetime | None]:
+        """The reply to the oldest request :meth:`send` made."""
+        with self._lock:
+            if not self._outstanding:
+                raise InternalError("no request is waiting for its reply")
+            self._outstanding -= 1
+            return self._reply()
+
+    def _check_in_step(self) -> None:
+        if self._outstanding:
+            # A caller that sends ahead answers all it sent before anyone else calls; anything
+            # else would read another's reply.
+            raise InternalError(f"{self._outstanding} replies not read before a call")
 
     def backfill(
         self, handle: int, messages: Iterable[Message], until: datetime
     ) -> datetime | None:
         with self._lock:
+            self._check_in_step()
             self._send(("backfill", handle, (until,)))
             chunk: list[Message] = []
             try:
@@ -190,6 +214,15 @@ class RemoteCore:
 
     def apply_each(self, items: list[tuple[Message, datetime]]) -> list[list[Change]]:
         results: list[list[Change]] = self.call("apply_each", items)
+        return results
+
+    def send_apply_each(self, items: list[tuple[Message, datetime]]) -> None:
+        """:meth:`apply_each` without waiting; :meth:`receive_apply_each` reads its answer."""
+        self.engine.send("apply_each", self.handle, (items,))
+
+    def receive_apply_each(self) -> list[list[Change]]:
+        results: list[list[Change]]
+        results, self._timer = self.engine.receive()
         return results
 
     def advance(self, until: datetime) -> list[Change]:

@@ -66,7 +66,9 @@ _DRAIN = 64
 ``_BATCH`` messages)."""
 _TICK_SECONDS = 0.05
 _BATCH = 2_000
-"""Most queued messages sent to an engine process in one request."""
+"""Most queued messages applied by an engine process in one round (between writes)."""
+_REQUEST = 500
+"""Most messages in one request to an engine process (a round sends several, overlapped)."""
 _RESTARTS, _RESTART_WINDOW = 3, 600
 """How often a dead engine process is replaced, per that many seconds."""
 
@@ -376,12 +378,15 @@ class ComputeService:
             try:
                 # Apply a bounded amount of what is queued, then write once. The lock is taken
                 # per commit, so readers (members, changes) never wait for a backlog.
-                taken = 0
-                for _ in range(_DRAIN):
+                if self.process:
                     with self.lock:
-                        if not self._items or taken >= _BATCH:
-                            break
-                        taken += self._apply_queued()
+                        self._apply_round()
+                else:
+                    for _ in range(_DRAIN):
+                        with self.lock:
+                            if not self._items:
+                                break
+                            self._apply_queued()
                 self.pump(wait=False)
             except Exception as exc:
                 # A bug, not bad input (input was checked before it was stored): say so loudly;
@@ -422,8 +427,9 @@ class ComputeService:
             old, self.engine = self.engine, None
             if old is not None:
                 old.close()
+            # Each space stays listed (readers keep finding it) until its restored one replaces
+            # it; its dead core answers nothing meanwhile.
             spaces = {name: space.definitions for name, space in self.spaces.items()}
-            self.spaces.clear()
         for name, definitions in sorted(spaces.items()):
             self._start_space(name, definitions)
         log.warning(
@@ -432,23 +438,73 @@ class ComputeService:
             time.monotonic() - started,
         )
 
-    def _apply_queued(self) -> int:
-        """Apply the commit at the head of the queue. With an engine process, the commits of
-        the same space queued behind it go too, in the same request, up to ``_BATCH`` messages:
-        each request costs the server's interpreter a wait for its lock, so under load fewer,
-        larger requests keep up where one per commit falls behind. Returns how many messages
-        it took."""
-        name = self._items[0][0]
-        pairs: list[tuple[Message, int]] = []
-        while self._items and self._items[0][0] == name:
-            _, messages, first = self._items.popleft()
-            pairs.extend(zip(messages, range(first, first + len(messages)), strict=True))
-            if not self.process or len(pairs) >= _BATCH:
-                break
+    def _apply_queued(self) -> None:
+        """Apply the commit at the head of the queue (in this process)."""
+        name, pairs = self._take(1)
         space = self.spaces.get(name)
         if space is not None:
             self._apply(space, pairs)
-        return len(pairs)
+
+    def _take(self, limit: int) -> tuple[str, list[tuple[Message, int]]]:
+        """The commit at the head of the queue and those of the same space behind it, up to
+        ``limit`` messages (at least one commit), with their log positions."""
+        name = self._items[0][0]
+        pairs: list[tuple[Message, int]] = []
+        while self._items and self._items[0][0] == name and (not pairs or len(pairs) < limit):
+            _, messages, first = self._items.popleft()
+            pairs.extend(zip(messages, range(first, first + len(messages)), strict=True))
+        return name, pairs
+
+    def _apply_round(self) -> None:
+        """With an engine process: apply up to ``_BATCH`` queued messages in requests of up to
+        ``_REQUEST``, each sent before the reply to the one before is read, so the engine
+        process computes the next while this one records the last (each request costs this
+        interpreter a wait for its lock, and the engine process would idle meanwhile). Called
+        holding the lock; returns with every request answered."""
+        sent: deque[tuple[_Space, list[tuple[Message, datetime]], list[int]]] = deque()
+        cursors: dict[str, tuple[int, datetime | None]] = {}
+        taken = 0
+        failure: BaseException | None = None
+        try:
+            while self._items and taken < _BATCH:
+                name, pairs = self._take(_REQUEST)
+                taken += len(pairs)
+                space = self.spaces.get(name)
+                if space is None:
+                    continue
+                cursor = cursors.get(name, (space.event_seq, space.now))
+                items, seqs, cursors[name] = _prepare(pairs, cursor)
+                if not items:
+                    continue
+                assert isinstance(space.core, RemoteCore)
+                space.core.send_apply_each(items)
+                sent.append((space, items, seqs))
+                if len(sent) > 1:
+                    self._receive(*sent.popleft())
+        except BaseException as exc:
+            failure = exc
+        # Every request sent is answered, also after a failure: the pipe must stay in step,
+        # and what the engine process applied must be recorded.
+        while sent:
+            try:
+                self._receive(*sent.popleft())
+            except BaseException as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def _receive(
+        self, space: _Space, items: list[tuple[Message, datetime]], seqs: list[int]
+    ) -> None:
+        assert isinstance(space.core, RemoteCore)
+        done: list[list[Change]] = []
+        try:
+            done = space.core.receive_apply_each()
+        except EngineProcessError as exc:
+            done = exc.partial  # what was applied before the failure is recorded
+            raise
+        finally:
+            self._finish(space, items, seqs, done)
 
     def _commit_item(self, item: tuple[str, list[Message], int]) -> None:
         name, messages, first_seq = item
@@ -501,17 +557,7 @@ class ComputeService:
     def _apply(self, space: _Space, messages: Iterable[tuple[Message, int]]) -> None:
         """Apply each message at ``now = receivedAt`` (never going back), in one request to an
         engine process, and record the changes of each with its position."""
-        items: list[tuple[Message, datetime]] = []
-        seqs: list[int] = []
-        last, now = space.event_seq, space.now
-        for message, seq in messages:
-            if seq <= last:
-                continue  # already in the checkpoint or replayed
-            at = message.received_at
-            now = at if now is None or at > now else now
-            items.append((message, now))
-            seqs.append(seq)
-            last = seq
+        items, seqs, _ = _prepare(messages, (space.event_seq, space.now))
         if not items:
             return
         done: list[list[Change]] = []
@@ -525,9 +571,19 @@ class ComputeService:
             else:
                 cores.apply_each(space.core, items, done)
         finally:
-            for seq, (_, at), changes in zip(seqs, items, done, strict=False):  # done may be short
-                space.event_seq, space.now = seq, at
-                self._record(space, changes)
+            self._finish(space, items, seqs, done)
+
+    def _finish(
+        self,
+        space: _Space,
+        items: list[tuple[Message, datetime]],
+        seqs: list[int],
+        done: list[list[Change]],
+    ) -> None:
+        """Record the changes of the messages applied (``done`` may be short after a failure)."""
+        for seq, (_, at), changes in zip(seqs, items, done, strict=False):
+            space.event_seq, space.now = seq, at
+            self._record(space, changes)
 
     def _replay_tick(self, space: _Space, tick: Tick) -> None:
         if tick.deletion is not None:
@@ -1037,6 +1093,25 @@ def _diff(old: AnyCore, new: AnyCore, now: datetime) -> list[Change]:
         return old.diff(new, now)
     assert isinstance(old, Core) and isinstance(new, Core)
     return cores.diff(old, new, now)
+
+
+def _prepare(
+    messages: Iterable[tuple[Message, int]], cursor: tuple[int, datetime | None]
+) -> tuple[list[tuple[Message, datetime]], list[int], tuple[int, datetime | None]]:
+    """The messages past ``cursor`` (last position applied, its now), each with its now:
+    ``receivedAt``, never going back. Returns them, their positions and the cursor after."""
+    items: list[tuple[Message, datetime]] = []
+    seqs: list[int] = []
+    last, now = cursor
+    for message, seq in messages:
+        if seq <= last:
+            continue  # already in the checkpoint or replayed
+        at = message.received_at
+        now = at if now is None or at > now else now
+        items.append((message, now))
+        seqs.append(seq)
+        last = seq
+    return items, seqs, (last, now)
 
 
 def _release(core: AnyCore) -> None:
