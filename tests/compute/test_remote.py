@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from bench.realtime import compile_all, definitions, load, synth_parquet
 
+from shoal import pickling
 from shoal.clock import FrozenClock
 from shoal.compute import cores
 from shoal.compute.remote import EngineProcessError, ProcessEngine, RemoteCore
@@ -263,3 +265,36 @@ def test_a_call_while_replies_are_unread_is_refused(
     with pytest.raises(InternalError, match="no request is waiting"):
         remote.receive_apply_each()
     assert remote.members("no such key") is None  # in step again
+
+
+def test_a_request_sent_ahead_of_a_large_reply_does_not_deadlock_the_pipe(
+    engine: ProcessEngine, stream: list[Message], requests: list[Request]
+) -> None:
+    """The server sends its next request before reading the last reply. If that request and
+    that reply are each larger than the pipe holds, both ends would wait on each other unless
+    the engine process reads while it works."""
+    remote = engine.new(requests, {})
+    items = [(m, m.received_at) for m in stream]
+    assert len(pickling.dumps(cores.snapshot(Core(requests)))) < 200_000  # the setup is small
+    padded = [  # ~1.2 MB: each its own text (pickle writes a shared object once)
+        (replace(m, properties={"pad": f"{i}" + "x" * 4_000}), now)
+        for i, (m, now) in enumerate(items[:300])
+    ]
+    assert len(pickling.dumps(padded)) > 1_000_000
+    remote.send_apply_each(items)  # answered with ~330 KB of changes
+    answers: list[list[list[Change]]] = []
+    finished = threading.Event()
+
+    def rest() -> None:
+        remote.send_apply_each(padded)
+        answers.append(remote.receive_apply_each())
+        answers.append(remote.receive_apply_each())
+        finished.set()
+
+    threading.Thread(target=rest, daemon=True).start()
+    if not finished.wait(60):
+        assert engine.pid is not None
+        os.kill(engine.pid, signal.SIGKILL)  # frees the blocked ends, so the test can end
+        pytest.fail("the pipe deadlocked")
+    assert len(pickling.dumps(answers[0])) > 300_000
+    assert [len(a) for a in answers] == [len(items), len(padded)]

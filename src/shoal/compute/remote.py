@@ -22,6 +22,7 @@ import itertools
 import logging
 import multiprocessing
 import pickle
+import queue
 import threading
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
@@ -108,8 +109,12 @@ class ProcessEngine:
             if not self.closed:
                 self.closed = True
                 with contextlib.suppress(OSError, EOFError):
+                    while self._outstanding and self._conn.poll(5):  # answers nobody read
+                        self._conn.recv_bytes()
+                        self._outstanding -= 1
                     self._conn.send_bytes(pickle.dumps(("exit", 0, ())))
-                    self._conn.recv_bytes()
+                    if self._conn.poll(5):  # a child stuck in work is killed below
+                        self._conn.recv_bytes()
             self._conn.close()
         self._process.join(10)
         if self._process.is_alive():
@@ -265,7 +270,11 @@ class RemoteCore:
 
 
 def _serve(conn: Connection, gc_threshold: int) -> None:
-    """The child's loop: one request, one reply, until the pipe closes or ``exit``."""
+    """The child's loop: one request, one reply, until the pipe closes or ``exit``.
+
+    A thread reads the pipe all the time: the server may send its next request before it
+    reads the reply to the last, and if both ends wrote more than the pipe holds while neither
+    read, both would wait forever."""
     import signal
 
     from shoal import gc_policy
@@ -273,19 +282,21 @@ def _serve(conn: Connection, gc_threshold: int) -> None:
     # Ctrl-C in a terminal reaches the whole process group; the server stops the child itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc_policy.configure(gc_threshold)
+    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    threading.Thread(target=_read, args=(conn, inbox), name="engine-pipe", daemon=True).start()
     held: dict[int, Core] = {}
     while True:
-        try:
-            op, handle, args = pickle.loads(conn.recv_bytes())
-        except EOFError:
+        data = inbox.get()
+        if data is None:
             return  # the server is gone
+        op, handle, args = pickle.loads(data)
         if op == "exit":
             conn.send_bytes(pickle.dumps(("ok", None, None)))
             return
         try:
             value: Any = None
             if op == "backfill":
-                _backfill(conn, held[handle], args[0])
+                _backfill(inbox, held, handle, args[0])
             else:
                 value = _run(held, op, handle, args)
             core = held.get(handle)
@@ -294,7 +305,19 @@ def _serve(conn: Connection, gc_threshold: int) -> None:
             reply = ("error", (_text(exc.__cause__), traceback.format_exc(), exc.done), None)
         except Exception as exc:
             reply = ("error", (_text(exc), traceback.format_exc(), None), None)
-        conn.send_bytes(pickling.dumps(reply))
+        try:
+            data = pickling.dumps(reply)
+        except Exception as exc:  # an answer that cannot be pickled is still an answer
+            data = pickle.dumps(("error", (_text(exc), traceback.format_exc(), None), None))
+        conn.send_bytes(data)
+
+
+def _read(conn: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:
+    try:
+        while True:
+            inbox.put(conn.recv_bytes())
+    except (EOFError, OSError):
+        inbox.put(None)
 
 
 class _Partial(Exception):
@@ -347,15 +370,23 @@ def _run(held: dict[int, Core], op: str, handle: int, args: tuple[Any, ...]) -> 
     raise ValueError(f"unknown engine operation {op!r}")
 
 
-def _backfill(conn: Connection, core: Core, until: datetime) -> None:
-    stream = _chunks(conn)
+def _backfill(
+    inbox: queue.SimpleQueue[bytes | None], held: dict[int, Core], handle: int, until: datetime
+) -> None:
+    stream = _chunks(inbox)
     try:
-        core.backfill(stream, until)
+        held[handle].backfill(stream, until)
     finally:
-        for _ in stream:  # after a failure, read to the end so the next request lines up
+        for _ in stream:  # after any failure, read to the end so the next request lines up
             pass
 
 
-def _chunks(conn: Connection) -> Iterator[Message]:
-    while chunk := pickle.loads(conn.recv_bytes()):
+def _chunks(inbox: queue.SimpleQueue[bytes | None]) -> Iterator[Message]:
+    while True:
+        data = inbox.get()
+        if data is None:
+            raise EOFError("the server is gone")
+        chunk = pickle.loads(data)
+        if not chunk:
+            return
         yield from chunk

@@ -316,6 +316,11 @@ class ComputeService:
                 fields, core = self._engine().read_checkpoint(path, native.running())
             else:
                 fields, core = cores.read_checkpoint(path, native.running())
+        except EngineProcessError as exc:
+            if exc.gone:
+                raise  # not the checkpoint's fault
+            log.warning("checkpoint %s unusable (%s); rebuilding from the log", path, exc)
+            return None
         except Exception as exc:  # a damaged checkpoint costs a rebuild, never data
             log.warning("checkpoint %s unusable (%s); rebuilding from the log", path, exc)
             return None
@@ -370,6 +375,15 @@ class ComputeService:
 
     def _run(self) -> None:
         while True:
+            if self.stalled:
+                # The engine process died too often (see _restart_engine): the events stay
+                # stored, and the next start replays them; nothing is applied meanwhile.
+                self._items.clear()
+                self._wake.wait(_POLL_SECONDS)
+                self._wake.clear()
+                if self._stopping:
+                    return
+                continue
             if not self._items:
                 self._wake.wait(self._wait_seconds())
             self._wake.clear()
@@ -396,7 +410,12 @@ class ComputeService:
                     if exc.trace:
                         log.error("in the engine process: %s", exc.trace)
                     if exc.gone:
-                        self._restart_engine()
+                        try:
+                            self._restart_engine()
+                        except Exception:
+                            # Spaces still on the dead engine fail at their next step, which
+                            # tries again (and counts towards the limit).
+                            log.exception("restarting the real-time engine process failed")
 
     def _restart_engine(self) -> None:
         """After the engine process died (killed, out of memory): a new one, each space
@@ -420,10 +439,14 @@ class ComputeService:
             self.stalled = True
             return
         self._restarts.append(started)
+        # Written changes must be in the log before it is read back. Waited for without
+        # self.lock: a deletion queued on the writer ahead of them takes it.
+        with contextlib.suppress(Exception):  # a failed write's changes are replayed anyway
+            self._await_flush()
+        with self._log_lock:
+            while self._inflight:
+                self.changed.wait(timeout=1.0)
         with self.lock:
-            with self._log_lock:  # written changes must be in the log before it is read back
-                while self._inflight:
-                    self.changed.wait(timeout=1.0)
             old, self.engine = self.engine, None
             if old is not None:
                 old.close()
@@ -763,7 +786,11 @@ class ComputeService:
             ]
             space.ticks.append(Tick(space.tick, space.event_seq, now, recorded))
         core = self._build(space.name, definitions, created, space.event_seq, now)
-        changes = _diff(space.core, core, now)
+        try:
+            changes = _diff(space.core, core, now)
+        except BaseException:
+            _release_quietly(core)
+            raise
         _release(space.core)
         space.core = core
         space.definitions = definitions
@@ -791,11 +818,15 @@ class ComputeService:
         """A core for ``definitions`` over the stored events up to ``until_seq``, at ``now``."""
         core = self._new_core([d.request() for d in definitions], _since(definitions, created))
         future: list[Message] = []
-        core.backfill(_split_future(self._stored(space, until_seq, cursor), now, future), now)
-        if future:
-            # Events stamped after now wait in the core until their time, as they would have
-            # had they arrived live (a backfill only covers what is visible at ``now``).
-            core.apply(future, now)
+        try:
+            core.backfill(_split_future(self._stored(space, until_seq, cursor), now, future), now)
+            if future:
+                # Events stamped after now wait in the core until their time, as they would
+                # have had they arrived live (a backfill only covers what is visible at now).
+                core.apply(future, now)
+        except BaseException:
+            _release_quietly(core)  # an engine process would keep it otherwise
+            raise
         return core
 
     # --- deletions -----------------------------------------------------------------------------
@@ -853,8 +884,12 @@ class ComputeService:
             core, logged, tick = self._rebuild_without_deleted(
                 space, _deletions(cursor, name), cursor
             )
-            changelog.insert(cursor, name, [*space.pending, *logged], [*space.ticks, tick])
-            yield  # the caller commits
+            try:
+                changelog.insert(cursor, name, [*space.pending, *logged], [*space.ticks, tick])
+                yield  # the caller commits
+            except BaseException:
+                _release_quietly(core)  # the deletion did not happen: the old core stays
+                raise
             self._put(space, core, tick)
             with self._log_lock:
                 for batch in earlier:
@@ -1117,6 +1152,12 @@ def _prepare(
 def _release(core: AnyCore) -> None:
     if isinstance(core, RemoteCore):
         core.release()
+
+
+def _release_quietly(core: AnyCore) -> None:
+    """:func:`_release` on a failure path (its own failure must not hide the first)."""
+    with contextlib.suppress(Exception):
+        _release(core)
 
 
 def _recorded(definitions: list[Definition], created: dict[str, datetime]) -> list[dict[str, Any]]:
