@@ -164,13 +164,18 @@ def _run(
         info = compute.engine_info()
         assert info["restarts"] == (0 if kill_at is None else 1)
         assert info["pid"] is not None and info["pid"] != first_pid and not info["stalled"]
-        return [
-            (c["seq"], c["key"], c["entity"], c["kind"], c["old"], c["new"], c["at"], c["cause"])
-            for c in compute.changes("default", limit=10_000)
-        ]
+        return _logged(compute)
     finally:
         compute.close()
         store.close()
+
+
+def _logged(compute: ComputeService) -> list[tuple[object, ...]]:
+    """The whole change log, as comparable rows."""
+    return [
+        (c["seq"], c["key"], c["entity"], c["kind"], c["old"], c["new"], c["at"], c["cause"])
+        for c in compute.changes("default", limit=10_000)
+    ]
 
 
 def test_a_killed_engine_process_is_replaced_and_the_log_is_as_without_the_kill(
@@ -230,10 +235,7 @@ def _backlog(
             compute.pump()
         clock.set(T0 + timedelta(hours=3))
         compute.pump()
-        return [
-            (c["seq"], c["key"], c["entity"], c["kind"], c["old"], c["new"], c["at"], c["cause"])
-            for c in compute.changes("default", limit=10_000)
-        ]
+        return _logged(compute)
     finally:
         compute.close()
         store.close()
