@@ -86,6 +86,9 @@ def test_a_remote_core_gives_what_a_local_core_gives(
 def test_a_checkpoint_is_written_and_read_by_the_process_holding_the_core(
     engine: ProcessEngine, stream: list[Message], requests: list[Request], tmp_path: Path
 ) -> None:
+    from shoal import native
+
+    assert engine.build == native.running()  # it reports its own; a checkpoint records it
     remote = engine.new(requests, {})
     remote.apply_each([(m, m.received_at) for m in stream[:300]])
     path = tmp_path / "default.ckpt"

@@ -82,7 +82,10 @@ class ProcessEngine:
         self._outstanding = 0
         self._handles = itertools.count(1)
         self.closed = False
-        log.info("real-time engine process started (pid %s)", self._process.pid)
+        self.build: str = self.call("build", 0, ())[0]
+        """What the engine process runs, ``compiled`` or ``interpreted`` (:mod:`shoal.native`):
+        it pickles the cores, so its checkpoints record its build, not the server's."""
+        log.info("real-time engine process started (pid %s, %s)", self._process.pid, self.build)
 
     @property
     def pid(self) -> int | None:
@@ -331,6 +334,10 @@ def _text(exc: BaseException | None) -> str:
 
 
 def _run(held: dict[int, Core], op: str, handle: int, args: tuple[Any, ...]) -> Any:
+    if op == "build":
+        from shoal import native
+
+        return native.running()
     if op == "new":
         requests, since = args
         held[handle] = Core(requests, since=since)

@@ -313,7 +313,8 @@ class ComputeService:
         core: AnyCore
         try:
             if self.process:
-                fields, core = self._engine().read_checkpoint(path, native.running())
+                engine = self._engine()
+                fields, core = engine.read_checkpoint(path, engine.build)
             else:
                 fields, core = cores.read_checkpoint(path, native.running())
         except EngineProcessError as exc:
@@ -702,7 +703,9 @@ class ComputeService:
         # A header first: a checkpoint of the other build (shoal.native) is refused before any
         # of its objects is rebuilt. Then the positions, then the core, which the process
         # holding it writes (cores.write_checkpoint).
-        header = {"version": cores.CHECKPOINT_VERSION, "build": native.running()}
+        # The build of the process that pickles the core (the engine process's, if any).
+        build = space.core.engine.build if isinstance(space.core, RemoteCore) else native.running()
+        header = {"version": cores.CHECKPOINT_VERSION, "build": build}
         fields = {
             f.name: getattr(space, f.name)
             for f in dataclasses.fields(space)
