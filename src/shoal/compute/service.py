@@ -6,6 +6,14 @@ space's :class:`~shoal.engines.realtime.Core` at ``now = receivedAt`` (never goi
 timers when they fall due by the clock, and appends the resulting changes to the durable change
 log (:mod:`.changelog`) through the store's single writer.
 
+The cores live in this process, or (``process=True``, setting ``engine_process``) in an engine
+process of their own (:mod:`.remote`), so their work does not share this interpreter's lock
+with HTTP and the writer. Either way the service does the same steps in the same order; with an
+engine process each step on a core is a request over a pipe. Two locks: ``lock`` guards the
+spaces and their cores (the compute thread holds it while a core applies events), and a lock of
+its own guards what is written (positions, writes in flight), so the writer and readers of the
+change log never wait for a core.
+
 Durability: every ``checkpoint_seconds`` the core is saved with the log positions it reflects
 (events applied, ticks applied, changes written). A restart loads the checkpoint and replays the
 events and clock ticks logged after it, in the same order: the core is deterministic, so it
