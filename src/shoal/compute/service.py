@@ -70,8 +70,8 @@ log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.5
 _DRAIN = 64
-"""Most queued commits applied before the changes are written and readers woken (and at most
-``_BATCH`` messages)."""
+"""In this process: most queued commits applied, one at a time, before the changes are written
+and readers woken (an engine process takes rounds of ``_BATCH`` messages instead)."""
 _TICK_SECONDS = 0.05
 _BATCH = 2_000
 """Most queued messages applied by an engine process in one round (between writes)."""
@@ -538,13 +538,6 @@ class ComputeService:
         finally:
             self._finish(space, items, seqs, done)
 
-    def _commit_item(self, item: tuple[str, list[Message], int]) -> None:
-        name, messages, first_seq = item
-        space = self.spaces.get(name)
-        if space is None:
-            return
-        self._apply(space, zip(messages, range(first_seq, first_seq + len(messages)), strict=True))
-
     def pump(self, *, wait: bool = True) -> None:
         """Fire due timers, write changes, checkpoint and reload when due (the thread's step;
         tests call it directly instead of waiting for the thread). ``wait=False``: the
@@ -887,7 +880,7 @@ class ComputeService:
                 yield
                 return
             while self._items:
-                self._commit_item(self._items.popleft())
+                self._apply_queued()
             with self._log_lock:
                 earlier = [b for b in self._inflight if not b.done]
             for batch in earlier:
