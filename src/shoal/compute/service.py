@@ -197,6 +197,9 @@ class ComputeService:
         self._inflight: list[_Batch] = []
         self._writing: Future[Any] | None = None
         """The change-log write queued last (see _flush)."""
+        self._flushing = threading.RLock()
+        """Held while a flush takes, queues or waits for a write; never while holding
+        self.lock (a deletion on the writer thread takes that)."""
         self._due: set[str] = set()
         """Spaces to checkpoint at the next :meth:`pump` (after a deletion)."""
         self._mtime: float | None = None
@@ -647,20 +650,23 @@ class ComputeService:
         Never called holding the lock: the write waits for the writer thread, and a deletion
         takes the lock on that thread (:meth:`on_deletion`).
         """
-        self._await_flush()
-        with self.lock, self._log_lock:
-            parts = [(s, s.pending, s.ticks) for s in self.spaces.values() if s.pending or s.ticks]
-            if not parts:
-                self.changed.notify_all()
-                return
-            for space, _, _ in parts:
-                space.pending, space.ticks = [], []
-            batch = _Batch(parts)
-            self._inflight.append(batch)
-            # Queued under the lock, so batches reach the writer in the order they were taken.
-            self._writing = self.store.writer.call(lambda cursor: self._write(batch, cursor))
-        if wait:
+        with self._flushing:  # one at a time: tests call pump while the compute thread runs
             self._await_flush()
+            with self.lock, self._log_lock:
+                parts = [
+                    (s, s.pending, s.ticks) for s in self.spaces.values() if s.pending or s.ticks
+                ]
+                if not parts:
+                    self.changed.notify_all()
+                    return
+                for space, _, _ in parts:
+                    space.pending, space.ticks = [], []
+                batch = _Batch(parts)
+                self._inflight.append(batch)
+                # Queued under the lock, so batches reach the writer in the order they were taken.
+                self._writing = self.store.writer.call(lambda cursor: self._write(batch, cursor))
+            if wait:
+                self._await_flush()
 
     def _write(self, batch: _Batch, cursor: Any) -> None:
         """On the writer thread: the batch's transaction, then its changes count as written
@@ -681,9 +687,10 @@ class ComputeService:
 
     def _await_flush(self) -> None:
         """Wait for the write queued last; raise its error."""
-        future, self._writing = self._writing, None
-        if future is not None:
-            future.result()
+        with self._flushing:
+            future, self._writing = self._writing, None
+            if future is not None:
+                future.result()
 
     def _settled(self, space: _Space) -> bool:
         """Whether everything the space has logged is in the store."""
