@@ -96,12 +96,6 @@ class ProcessEngine:
         core.call("new", list(requests), since)
         return core
 
-    def adopt(self, core: Core) -> RemoteCore:
-        """``core``, built in this process, moved to the child."""
-        remote = RemoteCore(self, next(self._handles))
-        remote.call("adopt", pickling.dumps(core))
-        return remote
-
     def read_checkpoint(self, path: Path, build: str) -> tuple[dict[str, Any], RemoteCore]:
         core = RemoteCore(self, next(self._handles))
         fields: dict[str, Any] = core.call("read", str(path), build)
@@ -341,9 +335,6 @@ def _run(held: dict[int, Core], op: str, handle: int, args: tuple[Any, ...]) -> 
     if op == "new":
         requests, since = args
         held[handle] = Core(requests, since=since)
-        return None
-    if op == "adopt":
-        held[handle] = pickle.loads(args[0])
         return None
     if op == "read":
         fields, held[handle] = cores.read_checkpoint(Path(args[0]), args[1])
